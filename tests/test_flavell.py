@@ -10,8 +10,6 @@ import pytest
 from wormsae.data import DataError
 from wormsae.flavell import is_flavell_h5, read_flavell_h5, recording_key
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "flavell2023"
 LABELLED = ["2022-07-26-31", "2022-07-26-38", "2022-07-27-31", "2022-07-27-38", "2022-07-27-45"]
 
 
@@ -202,10 +200,8 @@ def test_schedule_errors(tmp_path):
 # ---- the real recordings (skipped when the shared data folder is absent) ----
 
 @pytest.fixture(scope="module")
-def real():
-    if not DATA.exists():
-        pytest.skip(f"real Flavell-lab data absent ({DATA})")
-    return DATA
+def real(flavell_data):  # conftest.py: ../shared/data/flavell2023, skipped when absent
+    return flavell_data
 
 
 def _expected_resolution(labels: dict) -> dict:

@@ -11,8 +11,6 @@ import pytest
 from wormsae.data import DataError, Recording
 from wormsae.nwb import is_nwb, nwb_series, read_nwb, write_nwb
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "flavell2023"
 START = datetime(2022, 3, 27, 9, 30, tzinfo=timezone.utc)
 
 
@@ -253,11 +251,9 @@ def test_not_nwb(tmp_path):
     assert not any(is_nwb(x) for x in [None, 1, tmp_path])
 
 
-def test_real_flavell_recording_round_trips(tmp_path):
-    if not DATA.exists():
-        pytest.skip(f"real Flavell-lab data absent ({DATA})")
+def test_real_flavell_recording_round_trips(tmp_path, flavell_data):
     from wormsae.flavell import read_flavell_h5
-    rec = read_flavell_h5(DATA / "2022-07-26-31-data.h5", schedule="reversals")
+    rec = read_flavell_h5(flavell_data / "2022-07-26-31-data.h5", schedule="reversals")
     back = read_nwb(write_nwb(rec, tmp_path / f"{rec.key}.nwb"))
     assert_same(rec, back)
     assert sum(not n.startswith("unlabeled_") for n in back.neurons) == 100
