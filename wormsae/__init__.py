@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #965d587a
+# %% ../nbs/90_api.ipynb #22df4d41
 import importlib
 
 _PUBLIC = {
@@ -16,6 +16,12 @@ _PUBLIC = {
     "wormsae.flavell": ["read_flavell_h5"],
     "wormsae.nwb": ["read_nwb", "write_nwb"],
     "wormsae.virtual": ["virtual_worm", "example", "example_ground_truth", "GroundTruth", "write_virtual_worm"],
+    "wormsae.dictionary": ["PCA", "NeuronBasis", "unit_activations"],
+    "wormsae.sae": ["SAEConfig", "SAE", "CheckpointError"],
+    "wormsae.train": ["TrainConfig", "train_sae", "TrainResult", "TrainingDiverged"],
+    "wormsae.metrics": ["evaluate"],
+    "wormsae.sweep": ["sweep", "SweepResult"],
+    "wormsae.interp": ["interpret", "Interpretation", "compare_selectivity"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 

@@ -1,0 +1,45 @@
+"""SAE vs PCA on real recordings: leave-one-animal-out held-out FVU on the labelled Flavell animals.
+
+The five labelled recordings in ../shared/data/flavell2023 are aligned by NeuroPAL name (neurons missing in
+an animal are masked, not dropped). For each animal, an SAE with the default settings is trained on the other
+four and evaluated on it, next to PCA with as many components as the SAE's mean L0, fitted on the same four.
+
+    python bench/bench_real.py
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import wormsae as ws
+from wormsae.dictionary import PCA
+from wormsae.metrics import evaluate
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flavell2023"
+
+
+def main():
+    files = sorted(p for p in DATA.glob("*-data.h5") if (DATA / "labels" / p.name.replace("-data.h5", ".json")).exists())
+    if not files:
+        raise SystemExit(f"no labelled recordings in {DATA}")
+    col = ws.load_many(files)
+    named = [n for n in col.neurons if not n.startswith("unlabeled_")]
+    col = ws.Collection(col.recordings, neurons=named)  # align on NeuroPAL names; unlabelled ROIs are animal-specific
+    rows = []
+    for key in col.keys:
+        train, test = col.split(test=[key])
+        res = ws.train_sae(train, val=test, train_cfg=ws.TrainConfig(progress=False))
+        k = max(1, round(res.metrics["l0"]))
+        pca = evaluate(PCA(k).fit(train, norm=res.sae.norm), test)
+        rows.append({"held_out": key, "sae_fvu": res.metrics["val_fvu"], "l0": res.metrics["l0"],
+                     "pca_components": k, "pca_fvu": pca["fvu"], "sae_train_fvu": res.metrics["train_fvu"],
+                     "dead_fraction": res.metrics["dead_fraction"]})
+    table = pd.DataFrame(rows)
+    print(f"{len(named)} named neurons in the union of {len(col)} animals")
+    print(table.round(3).to_string(index=False))
+    print(f"\nmean held-out FVU: SAE {table.sae_fvu.mean():.3f}, PCA {table.pca_fvu.mean():.3f} "
+          f"(SAE better in {(table.sae_fvu < table.pca_fvu).sum()}/{len(table)} animals)")
+
+
+if __name__ == "__main__":
+    main()

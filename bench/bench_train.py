@@ -1,0 +1,108 @@
+"""Training speed and quality against the original training loop, measured in one process.
+
+The reference re-implements the original model and loop exactly: Linear 189->378, ReLU, Linear back,
+Adam lr 1e-3, a DataLoader over a TensorDataset (batch 1024, shuffle), 100 epochs, loss MSE + 5 * mean|a|.
+Both models see the same standardised training frames (missing entries 0) and are scored with the same
+functions on the same two held-out animals. Timings are wall-clock on this machine; compare ratios.
+
+    python bench/bench_train.py            # full comparison (the reference takes about a minute)
+    python bench/bench_train.py --epochs 10  # a shorter reference, for a quick look
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import wormsae as ws
+from wormsae.dictionary import PCA, NeuronBasis, fit_norm, prepare_inputs
+from wormsae.metrics import evaluate, fvu, l0, dead_fraction
+
+
+def reference_loop(Z, epochs, seed=0):
+    "The original training loop, unchanged except for the seed."
+    torch.manual_seed(seed)
+    n = Z.shape[1]
+    enc, dec = torch.nn.Linear(n, 2 * n), torch.nn.Linear(2 * n, n)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(Z)), batch_size=1024, shuffle=True)
+    for _ in range(epochs):
+        for (xb,) in loader:
+            a = torch.relu(enc(xb))
+            loss = ((dec(a) - xb) ** 2).mean() + 5 * a.abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return enc, dec
+
+
+def matmul_gflops(B, N, U, repeat=300):
+    "GFLOP/s of a plain (B,N)@(N,U) matmul, the ceiling for this layer size."
+    a, b = torch.randn(B, N), torch.randn(N, U)
+    for _ in range(20):
+        a @ b
+    t = time.perf_counter()
+    for _ in range(repeat):
+        a @ b
+    return 2 * B * N * U * repeat / (time.perf_counter() - t) / 1e9
+
+
+def peak_memory_of_default_training() -> float:
+    "Peak resident memory (MB) of a fresh process that loads the example and trains with the defaults."
+    code = ("import resource, wormsae as ws; c = ws.example(); ws.train_sae(c); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1])
+
+
+def main(epochs):
+    col = ws.example()
+    train, val = col.split(n_test=2, seed=0)
+    truth = ws.example_ground_truth()
+
+    t = time.perf_counter()
+    res = ws.train_sae(train, val=val, train_cfg=ws.TrainConfig(progress=False))
+    ours_s = time.perf_counter() - t
+
+    base = NeuronBasis(res.sae.norm)  # identical standardisation for the reference
+    Ztr, _, _ = prepare_inputs(base, train)
+    Zva, Mva, _ = prepare_inputs(base, val)
+    t = time.perf_counter()
+    enc, dec = reference_loop(Ztr, epochs)
+    ref_s = time.perf_counter() - t
+    with torch.no_grad():
+        A = torch.relu(enc(torch.as_tensor(Zva)))
+        ref_fvu, ref_l0, ref_dead = fvu(Zva, dec(A).numpy(), Mva), l0(A.numpy()), dead_fraction(A.numpy())
+
+    m = res.metrics
+    k = max(1, round(m["l0"]))
+    pca_fvu = evaluate(PCA(k).fit(train, norm=res.sae.norm), val)["fvu"]
+    mcc = evaluate(res.sae, val, truth)["mcc"]
+    tc, cfg = res.train_config, res.sae.cfg
+    flops = tc.n_steps(len(Ztr)) * 6 * tc.batch_size * cfg.d_in * cfg.d_sae  # 2 matmuls x (forward + 2 backward)
+    achieved = flops / res.seconds / 1e9
+    ceiling = matmul_gflops(tc.batch_size, cfg.d_in, cfg.d_sae)
+    out = {
+        "reference": {"epochs": epochs, "seconds": ref_s, "val_fvu": ref_fvu, "l0": ref_l0, "dead_fraction": ref_dead},
+        "wormsae_default": {"seconds": ours_s, "loop_seconds": res.seconds, "val_fvu": m["val_fvu"], "l0": m["l0"],
+                            "dead_fraction": m["dead_fraction"], "mcc": mcc, "pca_fvu_same_k": pca_fvu, "pca_k": k},
+        "time_ratio_reference_over_ours": ref_s / ours_s,
+        "training_gflops": achieved, "plain_matmul_gflops": ceiling, "fraction_of_matmul": achieved / ceiling,
+        "peak_memory_mb_default_training": peak_memory_of_default_training(),
+    }
+    print(json.dumps(out, indent=1))
+    print(f"\nreference ({epochs} epochs): {ref_s:.1f} s, held-out FVU {ref_fvu:.3f} at L0 {ref_l0:.1f}")
+    print(f"wormsae default:        {ours_s:.1f} s, held-out FVU {m['val_fvu']:.3f} at L0 {m['l0']:.1f} "
+          f"(PCA {k}: {pca_fvu:.3f}), MCC {mcc:.2f}, dead {100 * m['dead_fraction']:.1f}%")
+    print(f"speed-up {ref_s / ours_s:.1f}x; training {achieved:.1f} GFLOP/s = {100 * achieved / ceiling:.0f}% of a plain "
+          f"{tc.batch_size}x{cfg.d_in}x{cfg.d_sae} matmul ({ceiling:.1f} GFLOP/s); peak memory "
+          f"{out['peak_memory_mb_default_training']:.0f} MB")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=100)
+    main(p.parse_args().epochs)
