@@ -138,14 +138,15 @@ def test_drivers_nonnegative_and_locked_to_their_stimuli(vw):
 
 
 def test_activity_is_linear_in_the_drivers():
-    "With measurement effects and private fluctuations off, F / F0 - 1 = drivers @ loadings exactly."
+    "With measurement effects and private fluctuations off, fluorescence = baseline + drivers @ loadings exactly."
     quiet = dict(private=0, noise=0, drift=0, bleach=(0, 0), gain_cv=0, brightness_cv=0, missing=0, coverage=(1, 1))
     col, gt = virtual_worm(n_animals=2, **quiet)
     for r in col:
         assert r.neurons == NEURONS
-        y = r.traces / gt.neurons["baseline"].to_numpy(np.float32) - 1
-        pred = gt.drivers[r.key].to_numpy() @ gt.loadings.to_numpy()
-        assert np.abs(y - pred).max() < 1e-4 * (1 + np.abs(pred).max())
+        pred = gt.neurons["baseline"].to_numpy() + gt.drivers[r.key].to_numpy() @ gt.loadings.to_numpy()
+        assert np.abs(r.traces - pred).max() < 1e-5 * np.abs(pred).max()
+        dff = r.traces / gt.neurons["baseline"].to_numpy() - 1  # and in dF/F, the planted weights
+        assert np.abs(dff - gt.drivers[r.key].to_numpy() @ gt.dff_loadings.to_numpy()).max() < 1e-4
 
 
 def test_sensory_neurons_track_their_drivers(vw):
@@ -154,7 +155,7 @@ def test_sensory_neurons_track_their_drivers(vw):
     for r in col:
         if "ASEL" in r.neurons:
             x = zscore(r, "ASEL")
-            pred = gt.drivers[r.key].to_numpy() @ gt.loadings["ASEL"].to_numpy()
+            pred = gt.drivers[r.key].to_numpy() @ gt.loadings["ASEL"].to_numpy()  # raw units; correlation ignores scale
             ok = ~np.isnan(x)
             assert np.corrcoef(x[ok], pred[ok])[0, 1] > 0.5
 
@@ -165,6 +166,10 @@ def test_z_loadings(vw):
     assert Lz.shape == (len(gt.features), len(col.neurons))
     nz = gt.loadings.reindex(columns=col.neurons) != 0
     assert ((Lz != 0) == nz).all().all()  # same support, rescaled per neuron
+    feats, dff = planted_features()
+    assert np.allclose(gt.dff_loadings.to_numpy(), dff.to_numpy())
+    assert np.allclose(gt.loadings.to_numpy(), dff.to_numpy() * gt.neurons["baseline"].to_numpy())
+    assert gt.z_loadings(col, per_recording=True).shape == Lz.shape
 
 
 # ---------------------------------------------------------------- planted biology, measured on the data
@@ -212,12 +217,14 @@ def presentation_changes(col, gt, stim, remove_artefact=True):
     "Per presentation and neuron: mean z over the 15 s presentation minus the 10 s before (artefact removed)."
     rows = []
     j = gt.features.index[gt.features.name == "flow artefact"][0]
-    Lz = gt.z_loadings(col).fillna(0)
     for r in col:
         X = np.column_stack([zscore(r, n) for n in r.neurons])
-        if remove_artefact:  # the artefact's contribution, in each neuron's z units
+        if remove_artefact:  # regress the planted artefact driver out of the neurons it loads (animal gains differ)
             d = gt.drivers[r.key].iloc[:, j].to_numpy()
-            X = X - np.outer(d, Lz.iloc[j][r.neurons].to_numpy() * np.nanstd(r.traces, 0) / np.nanstd(r.traces, 0))
+            d = d - d.mean()
+            loaded = (gt.loadings.loc["flow artefact"].reindex(r.neurons).fillna(0) != 0).to_numpy()
+            beta = np.where(loaded, np.nansum(X * d[:, None], 0) / (d ** 2).sum(), 0.0)
+            X = X - np.outer(d, beta)
         for on in r.schedule.onset_frame[r.schedule.label == stim]:
             change = np.nanmean(X[on:on + 40], 0) - np.nanmean(X[on - 27:on], 0)
             rows.append(pd.Series(change, index=r.neurons))
@@ -403,3 +410,13 @@ def test_example_uses_env_cache(tmp_path, monkeypatch):
 
 def test_default_example_parameters():
     assert EXAMPLE_PARAMS == {"n_animals": 8, "seed": 0}
+
+
+def test_non_default_timing_round_trips(tmp_path):
+    "A shorter presentation and period survive the CSV round trip (the reader is told the presentation length)."
+    write_virtual_worm(tmp_path, n_animals=1, presentation_s=10.0, period_s=45.0, n_frames=4000)
+    col, gt = read_virtual_worm(tmp_path)
+    sched = col[0].schedule
+    assert (sched.offset_frame - sched.onset_frame == round(10.0 * col[0].fps)).all()
+    assert (np.diff(sched.onset_frame) == round(45.0 * col[0].fps)).all()
+    assert np.array_equal(gt.windows[col.keys[0]], col[0].stimulus_labels())

@@ -450,6 +450,9 @@ def random_csv(draw, extended=False):
             bad.append("?huge integer" if big else "boolean cell")  # '?': refusing is allowed, not required
         cells.append([c for c, _ in row])
         values.append([v for _, v in row])
+    for i, name in enumerate(names):  # a row of only empty fields is a blank line, not a nameless neuron
+        if not name.strip() and headers and cells[i][0] == "":
+            cells[i][0], values[i][0] = "1.0", 1.0
     if n_rows and headers and one_in(draw, 5):
         i, j = draw(st.integers(0, n_rows - 1)), draw(st.integers(0, len(headers) - 1))
         cells[i][j] = draw(JUNK)

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #22df4d41
+# %% ../nbs/90_api.ipynb #2da15ff3
 import importlib
 
 _PUBLIC = {
@@ -15,7 +15,8 @@ _PUBLIC = {
     "wormsae.wormworld": ["read_wormworld_csv", "write_wormworld_csv"],
     "wormsae.flavell": ["read_flavell_h5"],
     "wormsae.nwb": ["read_nwb", "write_nwb"],
-    "wormsae.virtual": ["virtual_worm", "example", "example_ground_truth", "GroundTruth", "write_virtual_worm"],
+    "wormsae.virtual": ["virtual_worm", "example", "example_ground_truth", "GroundTruth", "write_virtual_worm",
+                        "read_virtual_worm", "NEURONS", "PANEL"],
     "wormsae.dictionary": ["PCA", "NeuronBasis", "unit_activations"],
     "wormsae.sae": ["SAEConfig", "SAE", "CheckpointError"],
     "wormsae.train": ["TrainConfig", "train_sae", "TrainResult", "TrainingDiverged"],
