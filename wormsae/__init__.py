@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #2da15ff3
+# %% ../nbs/90_api.ipynb #15f16b9d
 import importlib
 
 _PUBLIC = {
@@ -23,6 +23,10 @@ _PUBLIC = {
     "wormsae.metrics": ["evaluate"],
     "wormsae.sweep": ["sweep", "SweepResult"],
     "wormsae.interp": ["interpret", "Interpretation", "compare_selectivity"],
+    "wormsae.plots": ["plot_recording", "plot_activation", "plot_psth", "plot_psth_grid", "plot_selectivity",
+                      "plot_unit_card", "plot_training", "plot_frontier", "plot_comparison", "plot_window"],
+    "wormsae.report": ["write_report"],
+    "wormsae.widgets": ["UnitExplorer", "WindowExplorer"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 

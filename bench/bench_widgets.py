@@ -1,0 +1,191 @@
+"""How fast the explorers redraw, at full size: 8 animals x 4979 frames, 189 neurons, a 378-unit SAE, 10 stimuli.
+
+Each interaction is timed the way the browser triggers it (setting a control's value runs the callback, which
+recomputes and renders the PNGs), wall-clock and CPU, on first visits (nothing cached) and on revisits.
+The baseline is rendering an empty figure to PNG in the same process (`figure_png`), so ratios are comparable
+across machines. The target is a redraw under 0.3 s on 2 cores.
+
+Then, in a real Jupyter kernel (jupyter_client, no browser): the time from a control change arriving as a comm
+message to the new image leaving the kernel, with the explorers' garbage-collection postponement on and off
+(clicks 0.25 s after the previous image arrived, as a person would).
+
+    python bench/bench_widgets.py              # trains the SAE first (about 20-60 s)
+    python bench/bench_widgets.py --steps 100  # a less trained SAE, same sizes
+    python bench/bench_widgets.py --no-kernel  # skip the kernel measurement
+"""
+import argparse
+import ast
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+from wormsae.interp import interpret
+from wormsae.plots import figure_png, new_figure
+from wormsae.sae import SAEConfig
+from wormsae.train import TrainConfig, train_sae
+from wormsae.virtual import virtual_worm
+from wormsae.widgets import UnitExplorer, WindowExplorer
+
+TARGET_S = 0.3
+
+
+def timed(action) -> tuple[float, float]:
+    "Wall and CPU seconds of one call."
+    w, c = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+def baseline(n: int = 20) -> float:
+    "Median seconds to render an empty figure to PNG."
+    return statistics.median(timed(lambda: figure_png(new_figure(6, 3, layout=None)))[0] for _ in range(n))
+
+
+def report(name, times, base):
+    "One line: median and worst wall time, median CPU time, ratio to the baseline, and the verdict."
+    wall, cpu = [t[0] for t in times], [t[1] for t in times]
+    med, worst = statistics.median(wall), max(wall)
+    verdict = "ok" if med < TARGET_S else "SLOW"
+    print(f"  {name:44s} n={len(times):3d}  median {med:.3f} s  max {worst:.3f} s  cpu median {statistics.median(cpu):.3f}"
+          f" max {max(cpu):.3f} s"
+          f"  = {med / base:5.0f} x baseline  [{verdict}]")
+    return med
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=300, help="SAE training steps")
+    ap.add_argument("--n", type=int, default=12, help="interactions timed per kind")
+    ap.add_argument("--n-null", type=int, default=200, help="null samples in interpret")
+    ap.add_argument("--no-kernel", action="store_true", help="skip the measurement in a Jupyter kernel")
+    args = ap.parse_args()
+    print(f"cores: {os.cpu_count()}")
+    t = time.perf_counter()
+    col, _ = virtual_worm(n_animals=8, seed=0)
+    res = train_sae(col, SAEConfig(d_in=len(col.neurons), d_sae=378, activation="topk", k=16),
+                    TrainConfig(steps=args.steps, progress=False))
+    it = interpret(res.sae, col, n_null=args.n_null, progress=False)
+    print(f"setup {time.perf_counter() - t:.0f} s: {it}")
+
+    figure_png(new_figure(6, 3, layout=None))  # warm up fonts
+    base = baseline()
+    print(f"baseline: empty figure to PNG {1000 * base:.1f} ms")
+    results = {}
+
+    t0 = timed(lambda: globals().update(ex=UnitExplorer(it)))
+    ex = globals()["ex"]
+    print(f"UnitExplorer: built in {t0[0]:.2f} s ({len(ex.options)} units listed)")
+    units = [u for _, u in ex.options[1:args.n + 1]]
+    results["unit (first visit)"] = report("switch unit, first visit", [timed(lambda: setattr(ex.unit_select, "value", u))
+                                                                        for u in units], base)
+    results["unit (revisit)"] = report("switch unit, revisit (cached)", [timed(lambda: setattr(ex.unit_select, "value", u))
+                                                                          for u in units], base)
+    parts = {k: [] for k in ("card", "psth", "activation")}
+    for u in [v for _, v in ex.options[args.n + 1:2 * args.n + 1]]:
+        ex.unit_select.value = u
+        for k in parts:
+            parts[k].append(ex.timings[k])
+    print("    parts of a first visit (median): " + ", ".join(f"{k} {statistics.median(v):.3f} s" for k, v in parts.items()))
+    animals = [r % len(col) for r in range(1, args.n + 1)]
+    results["animal"] = report("switch animal (activation only)", [timed(lambda: setattr(ex.animal, "value", r))
+                                                                     for r in animals], base)
+    results["filter"] = report("filter by neuron ('ASH', 'AVA', 'AWC'...)",
+                               [timed(lambda: setattr(ex.neuron_filter, "value", p))
+                                for p in ["ASH", "AVA", "AWC", "RIA", "", "AIB", "SMD", ""]], base)
+    results["stimulus filter"] = report("filter by stimulus", [timed(lambda: setattr(ex.stimulus_filter, "value", s))
+                                                               for s in it.psth["stimuli"]], base)
+
+    t0 = timed(lambda: globals().update(wx=WindowExplorer(it)))
+    wx = globals()["wx"]
+    print(f"WindowExplorer: built in {t0[0]:.2f} s")
+    stimuli = list(it.psth["stimuli"])
+    first = [x for x in stimuli if x != wx.stimulus]
+    results["stimulus"] = report("switch stimulus, first visit", [timed(lambda: setattr(wx.stimulus_select, "value", s))
+                                                                  for s in first], base)
+    results["window (revisit)"] = report("switch stimulus, revisit (cached)",
+                                         [timed(lambda: setattr(wx.stimulus_select, "value", s)) for s in first], base)
+    results["window animal"] = report("switch animal, first visit", [timed(lambda: setattr(wx.animal, "value", r))
+                                                                     for r in range(1, len(col))], base)
+    results["repeat"] = report("switch repeat, first visit", [timed(lambda: setattr(wx.repeat_select, "value", k))
+                                                              for k in (1, 2)], base)
+    neurons = list(wx.shown["neurons"])
+    results["traces"] = report("choose trace neurons (window data cached)",
+                               [timed(lambda: setattr(wx.trace_select, "value", tuple(neurons[i:i + 2])))
+                                for i in range(min(args.n, len(neurons) - 1))], base)
+    slow = [k for k, v in results.items() if v >= TARGET_S]
+    print(f"\nall medians under {TARGET_S} s" if not slow else f"\nover {TARGET_S} s: {slow}")
+    if not args.no_kernel:
+        with tempfile.TemporaryDirectory() as tmp:
+            res.sae.save(tmp)
+            kernel_latency(tmp, args.n_null, args.n)
+
+
+KERNEL_SETUP = """
+import warnings; warnings.simplefilter('ignore')
+from wormsae.virtual import virtual_worm
+from wormsae.sae import SAE
+from wormsae.interp import interpret
+import wormsae.widgets as wg
+col, _ = virtual_worm(n_animals=8, seed=0)
+it = interpret(SAE.load({path!r}), col, n_null={n_null}, progress=False)
+ux, wx = wg.UnitExplorer(it), wg.WindowExplorer(it)
+ids = dict(unit=ux.unit_select.comm.comm_id, act=ux.activation_image.comm.comm_id,
+           stim=wx.stimulus_select.comm.comm_id, win=wx.image.comm.comm_id)
+"""
+
+
+def kernel_latency(sae_dir, n_null, n):
+    "Control change (a comm message) to the new image leaving the kernel, with POSTPONE_GC on and off."
+    from jupyter_client.manager import start_new_kernel
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}")
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        def run(code):
+            msg_id, out = kc.execute(code), []
+            while True:
+                m = kc.get_iopub_msg(timeout=600)
+                if m["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if m["msg_type"] == "stream":
+                    out.append(m["content"]["text"])
+                if m["msg_type"] == "error":
+                    raise RuntimeError("\n".join(m["content"]["traceback"]))
+                if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                    return "".join(out)
+
+        def latency(control, index, image, think_s=0.25):
+            "Seconds from sending a new index for `control` to the kernel sending the new value of `image`."
+            time.sleep(think_s)  # a user looks at the last figure before the next click (the kernel collects garbage)
+            t = time.perf_counter()
+            kc.session.send(kc.shell_channel.socket, "comm_msg", content={
+                "comm_id": control, "data": {"method": "update", "state": {"index": index}, "buffer_paths": []}})
+            while True:
+                m = kc.get_iopub_msg(timeout=60)
+                c = m["content"]
+                if m["msg_type"] == "comm_msg" and c["comm_id"] == image and ["value"] in c["data"].get("buffer_paths", []):
+                    return time.perf_counter() - t
+
+        run(KERNEL_SETUP.format(path=str(sae_dir), n_null=n_null))
+        ids = ast.literal_eval(run("print(repr(ids))").strip())
+        n_units, n_stim = ast.literal_eval(run("print(repr((len(ux.options), len(wx.stimuli))))").strip())
+        print(f"\nIn a Jupyter kernel: control change -> new image sent (first visits; {n_units} units, {n_stim} stimuli)")
+        for postpone in (True, False):
+            run(f"wg.POSTPONE_GC = {postpone}; ux._images.items.clear(); wx._images.items.clear(); wx._data.items.clear()")
+            units = [latency(ids["unit"], i, ids["act"]) for i in range(1, 3 * n + 1)]
+            windows = []
+            for r in (1, 2, 3):
+                cur = int(run(f"wx.select(recording={r}); print(wx.stimulus_select.index)").strip())
+                windows += [latency(ids["stim"], i, ids["win"]) for i in range(n_stim) if i != cur]
+            for name, xs in (("switch unit", units), ("switch stimulus window", windows)):
+                xs = sorted(xs)
+                print(f"  POSTPONE_GC={postpone!s:5}  {name:24s} n={len(xs):3d}  median {statistics.median(xs):.3f} s"
+                      f"  p90 {xs[int(0.9 * (len(xs) - 1))]:.3f} s  max {xs[-1]:.3f} s")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+if __name__ == "__main__":
+    main()

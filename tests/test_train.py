@@ -1,0 +1,99 @@
+"Training: reproducibility, failure modes, metrics against planted truth, and the virtual-worm acceptance."
+import numpy as np
+import pytest
+import torch
+
+import wormsae as ws
+from wormsae.dictionary import PCA
+from wormsae.metrics import evaluate, match_features
+
+
+def planted(seed=0, F=16, N=24, T=4500, active=3, noise=0.02, missing=0.05):
+    "Frames that are sparse non-negative combinations of F unit directions; 3 animals."
+    rng = np.random.default_rng(seed)
+    D = rng.normal(size=(F, N))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    codes = np.zeros((T, F))
+    for t in range(T):
+        codes[t, rng.choice(F, active, replace=False)] = rng.exponential(1.0, active) + 0.5
+    X = codes @ D + noise * rng.normal(size=(T, N))
+    X[rng.random(X.shape) < missing] = np.nan
+    names = [f"n{i}" for i in range(N)]
+    col = ws.Collection([ws.Recording.from_array(X[i::3], names, fps=1.0, key=f"a{i}") for i in range(3)])
+    return col, D
+
+
+FAST = dict(steps=400, batch_size=256, lr=1e-2, n_val=1, per_recording=False)
+
+
+def test_tiny_run_reduces_held_out_fvu_far_below_one():
+    col, D = planted()
+    res = ws.train_sae(col, ws.SAEConfig(24, d_sae=32, k=3), ws.TrainConfig(**FAST))
+    assert res.metrics["val_fvu"] < 0.15
+    assert res.history.loss.iloc[-1] < res.history.loss.iloc[0] / 3
+    assert set(res.val_keys).isdisjoint(res.train_keys)
+
+
+def test_planted_dictionary_is_recovered():
+    col, D = planted()
+    res = ws.train_sae(col, ws.SAEConfig(24, d_sae=32, k=3), ws.TrainConfig(**FAST))
+    score, matches = match_features(res.sae.decoder_weights(), D / res.sae.norm.std)
+    assert score > 0.95
+    assert matches.unit.nunique() == len(D)
+
+
+@pytest.mark.parametrize("activation", ["relu", "batchtopk", "jumprelu"])
+def test_every_activation_trains(activation):
+    col, _ = planted()
+    cfg = ws.SAEConfig(24, d_sae=32, activation=activation, k=3, l1=0.01, l0=0.001, threshold=0.05)
+    res = ws.train_sae(col, cfg, ws.TrainConfig(**FAST))
+    assert np.isfinite(res.metrics["val_fvu"]) and res.metrics["val_fvu"] < 0.5
+    assert res.metrics["l0"] < 32
+
+
+def test_same_seed_same_bits_different_seed_different_model():
+    col, _ = planted(T=1200)
+    cfg = ws.SAEConfig(24, d_sae=32, k=3)
+    a, b = (ws.train_sae(col, cfg, ws.TrainConfig(steps=60, batch_size=64, n_val=1)).sae for _ in range(2))
+    c = ws.train_sae(col, cfg, ws.TrainConfig(steps=60, batch_size=64, n_val=1, seed=1)).sae
+    assert all(torch.equal(getattr(a, p), getattr(b, p)) for p in ("W_enc", "W_dec", "b_enc", "b_dec"))
+    assert not torch.equal(a.W_dec, c.W_dec)
+
+
+def test_divergence_stops_with_a_message():
+    col, _ = planted(T=600)
+    with pytest.raises(ws.TrainingDiverged, match="training stopped at step 0: the loss became inf"):
+        ws.train_sae(col, ws.SAEConfig(24, activation="relu", l1=float("inf")), ws.TrainConfig(steps=5, n_val=1))
+
+
+def test_metrics_keys_and_arrays_input():
+    col, _ = planted(T=900)
+    X, M, _ = col.stack()
+    X[~M] = np.nan
+    res = ws.train_sae((X, M), ws.SAEConfig(24, d_sae=32, k=3), ws.TrainConfig(steps=30, n_val=0))
+    for key in ("fvu", "l0", "dead_fraction", "train_fvu", "train_r2_per_neuron"):
+        assert key in res.metrics
+    assert "val_fvu" not in res.metrics
+
+
+def test_auto_device_is_cpu_here_and_cuda_when_present():
+    from wormsae.sae import resolve_device
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert resolve_device("auto").type == expected
+
+
+@pytest.fixture(scope="module")
+def example_run():
+    col = ws.example()
+    return col, ws.example_ground_truth(), ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False))
+
+
+def test_default_training_on_the_virtual_worm_meets_the_targets(example_run):
+    col, truth, res = example_run
+    held = ws.Collection([col[k] for k in res.val_keys])
+    train = ws.Collection([col[k] for k in res.train_keys])
+    m = evaluate(res.sae, held, truth)
+    pca = evaluate(PCA(round(m["l0"])).fit(train, norm=res.sae.norm), held)
+    assert m["mcc"] >= 0.8, m["mcc"]
+    assert res.metrics["dead_fraction"] <= 0.05
+    assert m["fvu"] < pca["fvu"], (m["fvu"], pca["fvu"])
