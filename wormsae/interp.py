@@ -18,9 +18,10 @@ from .dictionary import as_collection, unit_activations
 from .progress import progress_bar
 
 # %% auto #0
-__all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'window_table', 'cohens_d', 'auroc', 'bh_qvalues', 'peri_stimulus',
-           'response_features', 'behaviour_correlations', 'simulation_scores', 'Interpretation', 'interpret',
-           'unit_cards', 'explain', 'seed_table', 'summary_text', 'compare_selectivity', 'save_interpretation']
+__all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'window_table', 'cohens_d', 'tail_pvalue', 'auroc', 'bh_qvalues',
+           'peri_stimulus', 'response_features', 'behaviour_correlations', 'simulation_scores', 'Interpretation',
+           'interpret', 'unit_cards', 'explain', 'seed_table', 'summary_text', 'compare_selectivity',
+           'save_interpretation']
 
 # %% ../nbs/11_interp.ipynb #db760ab6
 DEFAULT_WINDOWS = {"presentation": None, "late": (15.0, 30.0)}
@@ -154,14 +155,15 @@ def _effects(obs, n_win, n_base):
     nw, nb = n_win.sum(0), n_base.sum(0)
     d = cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb)
     d_animal = np.where(n_win > 0, cohens_d(S, SS, n_win, B, BB, n_base), np.nan)
-    d_loao = np.where(n_win > 0, cohens_d(tot[0] - S, tot[1] - SS, nw - n_win, tot[2] - B, tot[3] - BB, nb - n_base), np.nan)
+    rest = (n_win > 0) & (nw - n_win > 0)  # leaving this animal out leaves something to measure
+    d_loao = np.where(rest, cohens_d(tot[0] - S, tot[1] - SS, nw - n_win, tot[2] - B, tot[3] - BB, nb - n_base), np.nan)
     return d, d_animal, d_loao
 
 # %% ../nbs/11_interp.ipynb #2a26b07b
-def _shift_null(animals, n_win, n_base, d_obs, n_null, min_shift, rng, chunk=50, progress=None):
-    "Null mean, sd and permutation p of every test's d under independent circular shifts per animal."
-    acc, acc2, exceed = np.zeros_like(d_obs), np.zeros_like(d_obs), np.zeros_like(d_obs)
+def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=50, progress=None):
+    "Pooled d of every test under independent circular shifts per animal: (n_null, tests, units), float32."
     nw, nb = n_win.sum(0), n_base.sum(0)
+    samples = []
     for start in progress_bar(range(0, n_null, chunk), desc="shift null", enabled=progress):
         n = min(chunk, n_null - start)
         tot = [0.0, 0.0, 0.0, 0.0]
@@ -169,24 +171,52 @@ def _shift_null(animals, n_win, n_base, d_obs, n_null, min_shift, rng, chunk=50,
             lo = min(min_shift, a.T // 4)
             shifts = rng.integers(lo, a.T - lo + 1, size=n)
             tot = [t + s for t, s in zip(tot, _test_sums(a, shifts))]
-        d = cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb)
-        acc += d.sum(0)
-        acc2 += (d ** 2).sum(0)
-        exceed += (np.abs(d) >= np.abs(d_obs) - 1e-12).sum(0)
-    mean = acc / n_null
-    sd = np.sqrt(np.maximum(acc2 / n_null - mean ** 2, 1e-12))
-    return mean, sd, (1 + exceed) / (1 + n_null)
+        samples.append(cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb).astype(np.float32))
+    return np.concatenate(samples)
+
+# %% ../nbs/11_interp.ipynb #88da1d86
+def tail_pvalue(null, observed, min_exceed: int = 10, tail_fraction: float = 0.1):
+    """Two-sided p of `observed` (any shape) against `null` samples (samples, same shape), centred on the null mean.
+    Returns (p, p_empirical, null_mean, null_sd); p is empirical where >= `min_exceed` null values reach the
+    observed one, else the larger of a Pareto-tail and a normal estimate."""
+    null, observed = np.asarray(null, np.float64), np.asarray(observed, np.float64)
+    mean, sd = null.mean(0), null.std(0)
+    dev, x = np.abs(null - mean), np.abs(observed - mean)
+    exceed = (dev >= x - 1e-12).sum(0)
+    p_empirical = (1 + exceed) / (1 + len(null))
+    p = p_empirical.copy()
+    rare = exceed < min_exceed
+    if rare.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_normal = np.nan_to_num(2 * stats.norm.sf(x[rare] / sd[rare]))
+        p[rare] = np.maximum(p_normal, _pareto_tail(dev[:, rare], x[rare], tail_fraction))
+    return p, p_empirical, mean, sd
+
+
+def _pareto_tail(dev, x, fraction):
+    "P(|null| >= x) from a generalized Pareto fit (probability-weighted moments) to the largest `fraction` of `dev`."
+    N = len(dev)
+    n = min(max(int(fraction * N), 10), N - 1)
+    top = np.sort(np.partition(dev, N - n - 1, axis=0)[N - n - 1:], axis=0)  # the n + 1 largest, ascending
+    t = (top[0] + top[1]) / 2
+    y = top[1:] - t  # the n excesses, ascending
+    w = 1 - (np.arange(1, n + 1) - 0.35) / n
+    a0, a1 = y.mean(0), np.tensordot(w, y, axes=(0, 0)) / n
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        k = a0 / (a0 - 2 * a1) - 2
+        z = np.maximum(x - t, 0) * (a0 - 2 * a1) / (2 * a0 * a1)  # excess / sigma
+        sf = np.where(np.abs(k) < 1e-6, np.exp(-z), np.maximum(1 - k * z, 0) ** (1 / k))
+    sf = np.where(a0 > 0, np.nan_to_num(sf), (x <= t).astype(float))  # a flat tail: nothing lies beyond it
+    return n / N * sf
 
 # %% ../nbs/11_interp.ipynb #a4b8fbec
 def _specificity(resp, labels, animal, stimuli, n_perm, rng):
-    "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, mean, sd, p_perm)."
+    "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, p, p_perm), (S, U)."
     onehot = (labels[:, None] == np.asarray(stimuli)[None, :]).astype(float)  # (P, S)
     d_obs = _group_vs_rest_d(onehot[None], resp)[0]
     perms = np.stack([_shuffle_within(len(labels), animal, rng) for _ in range(n_perm)])
-    d_null = _group_vs_rest_d(onehot[perms], resp)
-    mean, sd = d_null.mean(0), d_null.std(0) + 1e-12
-    p_perm = (1 + (np.abs(d_null) >= np.abs(d_obs) - 1e-12).sum(0)) / (1 + n_perm)
-    return d_obs, mean, sd, p_perm
+    p, p_perm, _, _ = tail_pvalue(_group_vs_rest_d(onehot[perms], resp), d_obs)
+    return d_obs, p, p_perm
 
 
 def _group_vs_rest_d(onehot, resp):
@@ -504,8 +534,8 @@ def _selectivity(acts, collection, wt, tests, names, n_null, alpha, min_shift_s,
     obs = _observed(animals)
     d, d_animal, d_loao = _effects(obs, n_win, n_base)
     min_shift = int(round(min_shift_s * collection[0].fps))
-    mu, sd, p_perm = _shift_null(animals, n_win, n_base, d, n_null, min_shift, rng, progress=progress)
-    p = 2 * stats.norm.sf(np.abs(d - mu) / sd)
+    null = _shift_null(animals, n_win, n_base, n_null, min_shift, rng, progress=progress)
+    p, p_perm, mu, sd = tail_pvalue(null, d)
     d_spec, p_spec, p_spec_perm = _specificity_tests(animals, wt, tests, n_null, rng)
     tot = [x.sum(0) for x in obs]
     on, off = tot[0] / n_win.sum(0), tot[2] / n_base.sum(0)
@@ -517,9 +547,27 @@ def _selectivity(acts, collection, wt, tests, names, n_null, alpha, min_shift_s,
         "p": p, "p_perm": p_perm, "null_mean": mu, "null_sd": sd,
         "d_specific": d_spec, "p_specific": p_spec, "p_specific_perm": p_spec_perm,
         "animals_agree": agree, "n_animals": np.broadcast_to((n_win > 0).sum(0), d.shape),
-        "loao_min_d": np.nanmin(d_loao * sign, 0) * np.sign(d),
+        "loao_min_d": _nanmin(d_loao * sign) * np.sign(d),
+        "selectivity_index": _selectivity_index(on - off, tests.window.to_numpy()),
     }
     return _selectivity_frame(table, tests, names, alpha)
+
+
+def _selectivity_index(resp, windows):
+    "(r - median of the other stimuli's r) / (|r| + |that median|) within each window: (tests, units); NaN if alone."
+    out = np.full(resp.shape, np.nan)
+    for w in np.unique(windows):
+        rows = np.flatnonzero(windows == w)
+        for i in rows if len(rows) > 1 else []:
+            med = np.median(resp[rows[rows != i]], 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[i] = np.where(resp[i] != med, (resp[i] - med) / (np.abs(resp[i]) + np.abs(med)), 0.0)
+    return out
+
+
+def _nanmin(x):
+    "Minimum over axis 0 ignoring NaN; NaN where all are (one animal: no leave-one-out estimate)."
+    return np.where(np.isfinite(x).any(0), np.nanmin(np.where(np.isfinite(x), x, np.inf), 0), np.nan)
 
 
 def _selectivity_frame(table, tests, names, alpha):
@@ -531,7 +579,12 @@ def _selectivity_frame(table, tests, names, alpha):
         df[k] = np.asarray(v).reshape(-1)
     df["q"] = bh_qvalues(df.p.to_numpy())
     df["q_specific"] = bh_qvalues(df.p_specific.to_numpy())
-    df["significant"] = (df.q < alpha) & (df.q_specific < alpha) & (np.sign(df.d) == np.sign(df.d_specific))
+    df["q_selective"] = bh_qvalues(np.fmax(df.p, df.p_specific).to_numpy())  # fmax: p alone where specificity is undefined
+    sign = np.sign(df.d)
+    # comparisons with NaN (undefined with one stimulus or one animal) are written so that they do not veto
+    df["significant"] = ((df.q_selective < alpha) & ~(sign * np.sign(df.d_specific) < 0)
+                         & ~(sign * df.selectivity_index < 1 / 3) & (df.animals_agree > 0.5)
+                         & ~(sign * df.loao_min_d <= 0))
     for c in ("n_on", "n_off", "n_animals"):
         df[c] = df[c].astype(int)
     return df
@@ -539,12 +592,13 @@ def _selectivity_frame(table, tests, names, alpha):
 
 def _empty_selectivity():
     cols = ["unit", "unit_name", "stimulus", "window", "d", "auroc", "on", "off", "n_on", "n_off", "p", "p_perm",
-            "q", "d_specific", "p_specific", "q_specific", "animals_agree", "n_animals", "loao_min_d", "significant"]
+            "null_mean", "null_sd", "d_specific", "p_specific", "p_specific_perm", "animals_agree", "n_animals",
+            "loao_min_d", "selectivity_index", "q", "q_specific", "q_selective", "significant"]
     return pd.DataFrame({c: pd.Series(dtype=bool if c == "significant" else object if c in ("unit_name", "stimulus", "window") else float) for c in cols})
 
 # %% ../nbs/11_interp.ipynb #78e33c78
 def _specificity_tests(animals, wt, tests, n_perm, rng):
-    "Specificity d, normal-approximation p and permutation p for every test: 3 arrays (tests, units)."
+    "Specificity d, tail-aware p and permutation p for every test: 3 arrays (tests, units)."
     U = animals[0].C.shape[1]
     d, p, p_perm = (np.full((len(tests), U), np.nan) for _ in range(3))
     resp, labels, windows, animal = _responses_per_interval(animals, wt)
@@ -553,10 +607,10 @@ def _specificity_tests(animals, wt, tests, n_perm, rng):
         stimuli = list(dict.fromkeys(labels[rows]))
         if len(stimuli) < 2:
             continue
-        d_w, mu, sd, pp = _specificity(resp[rows], labels[rows], animal[rows], stimuli, n_perm, rng)
+        d_w, p_w, pp_w = _specificity(resp[rows], labels[rows], animal[rows], stimuli, n_perm, rng)
         for i, s in enumerate(stimuli):
             k = np.flatnonzero((tests.stimulus == s) & (tests.window == w))[0]
-            d[k], p[k], p_perm[k] = d_w[i], 2 * stats.norm.sf(np.abs(d_w[i] - mu[i]) / sd[i]), pp[i]
+            d[k], p[k], p_perm[k] = d_w[i], p_w[i], pp_w[i]
     return d, p, p_perm
 
 
