@@ -4,6 +4,10 @@ The five labelled recordings in ../shared/data/flavell2023 are aligned by NeuroP
 an animal are masked, not dropped). For each animal, an SAE with the default settings is trained on the other
 four and evaluated on it, next to PCA with as many components as the SAE's mean L0, fitted on the same four.
 
+Then the food-patch animal (2022-01-16-01, unlabelled): an SAE trained on it, and the units and single neurons
+whose activity changes at the encounter with food (the 'on food' window, the 2 minutes after the encounter,
+against the 2 minutes before it; circular-shift null within the recording).
+
     python bench/bench_real.py
 """
 from pathlib import Path
@@ -12,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import wormsae as ws
-from wormsae.dictionary import PCA
+from wormsae.dictionary import PCA, NeuronBasis
 from wormsae.metrics import evaluate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flavell2023"
@@ -41,5 +45,25 @@ def main():
           f"(SAE better in {(table.sae_fvu < table.pca_fvu).sum()}/{len(table)} animals)")
 
 
+def food_patch(top=8):
+    "Units (and neurons) that change at the food encounter of the one animal that meets food."
+    rec = ws.load(DATA / "2022-01-16-01-data.h5", schedule="food")
+    res = ws.train_sae(rec, train_cfg=ws.TrainConfig(progress=False, n_val=0))
+    options = dict(windows={"after": (0.0, 120.0)}, baseline=(-120.0, 0.0), n_null=1000, progress=False)
+    for name, model in (("SAE unit", res.sae), ("neuron", NeuronBasis(res.sae.norm))):
+        it = ws.interpret(model, rec, **options)
+        sel = it.selectivity[it.selectivity.stimulus == "on food"]
+        sel = sel.reindex(sel.d.abs().sort_values(ascending=False).index).head(top)
+        print(f"\n{rec.key}: {name}s that change most at the food encounter (2 min after vs 2 min before; "
+              f"{len(it.selectivity[it.selectivity.stimulus == 'on food'])} tested)")
+        cols = ["unit_name", "d", "on", "off", "p", "q"]
+        if name == "SAE unit":
+            sel = sel.assign(writes=[" ".join(w.split("(")[0] for w in it.units.loc[u].top_outputs.split()[:3])
+                                     for u in sel.unit])
+            cols.append("writes")
+        print(sel[cols].round(4).to_string(index=False))
+
+
 if __name__ == "__main__":
     main()
+    food_patch()

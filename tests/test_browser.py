@@ -204,10 +204,12 @@ def _drive(page, url, sync_api):
     page.locator(ux).screenshot(path=str(ARTIFACTS / "unit_explorer_before.png"))
     name = unit_name(select.locator("option").nth(3).inner_text())
     t = time.monotonic()
+    activation_before = _state(page, ux, "img.wormsae-activation")["src"]
     select.select_option(index=3)
-    page.wait_for_function("([ex, src]) => { const i = document.querySelector(ex + ' img.wormsae-psth');"
-                           " return i.getAttribute('src') !== src && i.complete && i.naturalWidth > 0 }",
-                           arg=[ux, before["src"]], timeout=30_000)
+    for image, src in (("img.wormsae-psth", before["src"]), ("img.wormsae-activation", activation_before)):
+        page.wait_for_function("([ex, img, src]) => { const i = document.querySelector(ex + ' ' + img);"
+                               " return i.getAttribute('src') !== src && i.complete && i.naturalWidth > 0 }",
+                               arg=[ux, image, src], timeout=30_000)
     card = page.locator(f"{ux} .wormsae-card")
     sync_api.expect(card).to_contain_text(f"{name}: best:", timeout=30_000)
     print(f"unit switch seen in the page after {time.monotonic() - t:.2f} s")

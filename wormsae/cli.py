@@ -91,13 +91,20 @@ def _findings(interp, truth) -> str:
 
 def _write_outputs(out: Path, res, interp, extra: dict):
     "Model, tables, metrics and report into `out`."
-    out.mkdir(parents=True, exist_ok=True)
-    res.sae.save(out / "model")
+    _write_training(out, res, extra)
     interp.save(out / "interpretation")
-    res.history.to_csv(out / "training_history.csv", index=False)
-    metrics = {k: v for k, v in res.metrics.items() if not isinstance(v, dict)}
-    (out / "metrics.json").write_text(json.dumps({**metrics, **extra}, indent=1, default=float))
     interp.report(out / "report.html", train_result=res)
+
+
+def _write_training(out: Path, res, extra: dict | None = None):
+    "The model folder, metrics.json and training_history.csv into `out`, each written atomically."
+    from wormsae.files import atomic_write
+    res.sae.save(out / "model")
+    with atomic_write(out / "training_history.csv") as f:
+        res.history.to_csv(f, index=False)
+    metrics = {k: v for k, v in res.metrics.items() if not isinstance(v, dict)}
+    with atomic_write(out / "metrics.json") as f:
+        f.write(json.dumps({**metrics, **(extra or {})}, indent=1, default=float))
 
 # %% ../nbs/15_cli.ipynb #7ea8ea42
 def run_train(args, say=print) -> Path:
@@ -112,11 +119,7 @@ def run_train(args, say=print) -> Path:
                         **given(steps=args.steps, lr=args.lr))
     res = ws.train_sae(col, cfg, tc)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    res.sae.save(out / "model")
-    res.history.to_csv(out / "training_history.csv", index=False)
-    (out / "metrics.json").write_text(json.dumps({k: v for k, v in res.metrics.items() if not isinstance(v, dict)},
-                                                 indent=1, default=float))
+    _write_training(out, res)
     say(repr(res))
     say(f"wrote {out / 'model'} (cfg.json + sae.safetensors), metrics.json, training_history.csv")
     return out
@@ -155,28 +158,49 @@ def run_check(say=print) -> bool:
     return laptop_check(say=say)
 
 # %% ../nbs/15_cli.ipynb #af49cc9a
+_EXAMPLES = """examples:
+  wormsae demo                                   everything on the built-in virtual worm
+  wormsae info recordings/                       what the loader makes of your files
+  wormsae train recordings/*.csv --out run1      train on your recordings
+  wormsae interp run1/model recordings/*.csv --out run1/interp
+  wormsae check                                  is this laptop ready for the workshop?"""
+
+_TRAIN_EXAMPLES = """examples:
+  wormsae train recordings/*.csv --out run1
+  wormsae train flavell/*-data.h5 --schedule reversals --out run2 --k 8
+  wormsae interp run1/model recordings/*.csv --out run1/interp"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wormsae", description="Sparse autoencoders for whole-brain C. elegans "
-                                "calcium imaging, and what their units mean.")
+                                "calcium imaging, and what their units mean.", epilog=_EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="the whole pipeline on the built-in virtual worm (about a minute)")
     d.add_argument("--out", help="output folder (default: a new wormsae-demo-<time> folder here)")
     d.add_argument("--null", type=int, default=1000, help="null samples for the p-values (default 1000)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--steps", type=int, default=None, help="training steps (default: the library default)")
-    t = sub.add_parser("train", help="train an SAE on your recordings")
+    t = sub.add_parser("train", help="train an SAE on your recordings", epilog=_TRAIN_EXAMPLES,
+                       description="Train a sparse autoencoder on recordings (animals are aligned by neuron name; "
+                       "--n-val whole animals are held out to measure how well it generalises).",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_data_options(t)
     t.add_argument("--out", required=True, help="output folder (the model goes to OUT/model)")
-    t.add_argument("--activation", default="topk", choices=["topk", "batchtopk", "relu", "jumprelu"])
+    t.add_argument("--activation", default="topk", choices=["topk", "batchtopk", "relu", "jumprelu"],
+                   help="how units are made sparse (default topk: exactly k active units per frame)")
     t.add_argument("--k", type=int, default=None, help="active units per frame (topk, batchtopk; default 16)")
     t.add_argument("--l1", type=float, default=None, help="L1 weight (relu; default 0.05)")
     t.add_argument("--expansion", type=float, default=2.0, help="units per neuron (the original used 2)")
     t.add_argument("--steps", type=int, default=None, help="optimizer steps (default 200)")
     t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.012)")
     t.add_argument("--n-val", type=int, default=2, help="animals held out for validation")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="the same seed gives the same model (on the CPU)")
     t.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, mps")
-    i = sub.add_parser("interp", help="interpret a trained SAE on recordings with stimulus schedules")
+    i = sub.add_parser("interp", help="interpret a trained SAE on recordings with stimulus schedules",
+                       description="Which units respond to which stimulus: effect sizes, p-values from nulls that "
+                       "respect autocorrelation, q-values, consistency across animals, unit cards and an HTML report.",
+                       epilog=_TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("model", help="a model folder written by `wormsae train` (OUT/model)")
     _add_data_options(i)
     i.add_argument("--out", required=True, help="output folder for tables and report.html")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,8 +104,7 @@ def _test_sums(a: _AnimalData, shifts):
     "Window and baseline (sum, sum of squares) of every test after each shift: 4 arrays (shifts, tests, units)."
     S, SS = _interval_sums(a.C, a.C2, a.starts, a.ends, shifts, a.T)
     B, BB = _interval_sums(a.C, a.C2, a.base_starts, a.base_ends, shifts, a.T)
-    agg = lambda X: np.einsum("ki,siu->sku", a.assign, X, optimize=True)
-    return agg(S), agg(SS), agg(B), agg(BB)
+    return a.assign @ S, a.assign @ SS, a.assign @ B, a.assign @ BB  # one (tests x intervals) product per shift
 
 # %% ../nbs/11_interp.ipynb #aa9a1411
 def _split_by_recording(A, index, collection):
@@ -220,9 +220,11 @@ def _specificity(resp, labels, animal, stimuli, n_perm, rng):
 
 
 def _group_vs_rest_d(onehot, resp):
-    "Cohen's d of each group's responses against all others, for a batch of labelings: (batch, S, U)."
+    "Cohen's d of each group's responses against all others, for a batch of labelings (batch, P, S): (batch, S, U)."
+    B, P, S = onehot.shape
     n1 = onehot.sum(1)[..., None]
-    S1, SS1 = onehot.transpose(0, 2, 1) @ resp, onehot.transpose(0, 2, 1) @ resp ** 2
+    G = np.ascontiguousarray(onehot.transpose(0, 2, 1)).reshape(B * S, P)  # the whole batch as one matrix product
+    S1, SS1 = (G @ resp).reshape(B, S, -1), (G @ resp ** 2).reshape(B, S, -1)
     S, SS, n = resp.sum(0), (resp ** 2).sum(0), len(resp)
     return cohens_d(S1, SS1, n1, S - S1, SS - SS1, n - n1)
 
@@ -282,7 +284,8 @@ def peri_stimulus(acts, collection, stimuli, psth_window=(-15.0, 45.0)) -> dict:
         segs = _aligned_segments(acts, collection, s, times)
         if len(segs):
             mean[i], n[i] = np.nanmean(segs, 0), np.isfinite(segs[..., 0]).sum(0)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # one presentation: no s.e.m. (NaN), not a warning
                 sem[i] = np.nanstd(segs, 0, ddof=1) / np.sqrt(np.maximum(n[i], 1))[:, None]
     return {"times": times, "mean": mean, "sem": sem, "n": n, "stimuli": list(stimuli)}
 

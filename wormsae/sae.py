@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import NormStats
+from .data import Collection, DataError, NormStats, Recording
 from .files import replace_folder
 
 # %% auto #0
@@ -179,10 +179,10 @@ class SAE(nn.Module):
 
     # --- public, raw traces in ---
     def encode(self, x, mask=None):
-        "Unit activations from raw traces (frames x neurons, NaN = missing); numpy in, numpy out."
+        "Unit activations from a Recording or raw traces (frames x cfg.neurons, NaN = missing); tensors only for tensors."
         z, m = self._standardise(x, mask)
         acts = self.encode_t(z, m)
-        return acts.detach().cpu().numpy() if isinstance(x, np.ndarray) else acts
+        return acts if torch.is_tensor(x) else acts.detach().cpu().numpy()
 
     def decode(self, acts):
         "Standardised reconstruction from activations; numpy in, numpy out."
@@ -197,7 +197,9 @@ class SAE(nn.Module):
         return SAEOutput(self.decode_t(acts), acts, z, m)
 
     def _standardise(self, x, mask):
-        "Raw traces (numpy or tensor, 1-D or 2-D) to standardised tensors and mask on the model's device."
+        "A Recording, or raw traces (numpy or tensor, 1-D or 2-D), to standardised tensors and mask on the model's device."
+        if isinstance(x, Recording):
+            x, mask = self._aligned(x)
         X = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x, np.float32)
         X = X[None] if X.ndim == 1 else X
         if X.ndim != 2 or X.shape[1] != self.cfg.d_in:
@@ -206,6 +208,14 @@ class SAE(nn.Module):
         M = ~np.isnan(X) if mask is None else np.asarray(mask.cpu() if torch.is_tensor(mask) else mask, bool).reshape(X.shape)
         Z = self.norm.transform(np.nan_to_num(X), M, groups=np.zeros(len(X)) if self.norm.per_recording else None)
         return torch.as_tensor(Z, device=self.device), torch.as_tensor(M, device=self.device)
+
+    def _aligned(self, rec: Recording):
+        "A recording's traces and mask in the model's neuron order (matched by name)."
+        if not set(rec.neurons) & set(self.neurons):
+            raise DataError(f"{rec.key}: none of its {rec.n_neurons} neurons is one the model was trained on "
+                            f"(it has e.g. {rec.neurons[:3]}, the model e.g. {self.neurons[:3]})")
+        X, M, _ = Collection([rec]).stack(neurons=self.neurons)
+        return X, M
 
     # --- the dictionary interface (numpy, standardised) ---
     @torch.no_grad()

@@ -99,7 +99,8 @@ def _option_label(r) -> str:
 
 # %% ../nbs/14_widgets.ipynb #184bcc3e
 _TEST_COLUMNS = {"stimulus": "stimulus", "window": "window", "d": "d", "auroc": "AUROC", "q": "q",
-                 "q_specific": "q (specific)", "animals_agree": "animals agree"}
+                 "q_specific": "q (specific)", "q_selective": "q (both)", "selectivity_index": "selectivity",
+                 "animals_agree": "animals agree"}
 
 
 def _table(df: pd.DataFrame, columns: dict, fmt: dict) -> str:
@@ -132,7 +133,8 @@ def unit_card_html(interp, unit) -> str:
         stats.append(f"strongest behaviour correlation: {c.behaviour} (r={c.behaviour_r:+.2f})")
     tests, significant = unit_tests(interp, u)
     f2 = lambda x: f"{x:+.2f}" if np.isfinite(x) else "-"
-    fmt = {"d": f2, "auroc": lambda x: f"{x:.2f}", "q": lambda x: f"{x:.2g}", "q_specific": lambda x: f"{x:.2g}",
+    q = lambda x: f"{x:.2g}"
+    fmt = {"d": f2, "auroc": lambda x: f"{x:.2f}", "q": q, "q_specific": q, "q_selective": q, "selectivity_index": f2,
            "animals_agree": lambda x: f"{100 * x:.0f}%" if np.isfinite(x) else "-"}
     what = "significant tests" if significant else "strongest tests (none significant)"
     table = _table(tests, _TEST_COLUMNS, fmt) if len(tests) else "<i>no tests: these recordings have no stimulus schedule</i>"
