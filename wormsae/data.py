@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -13,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['SCHEDULE_COLUMNS', 'WINDOWS', 'DataError', 'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording',
-           'Collection', 'NormStats']
+__all__ = ['SCHEDULE_COLUMNS', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'empty_schedule', 'make_schedule', 'stimulus_labels',
+           'Recording', 'Collection', 'NormStats']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
@@ -255,7 +256,7 @@ class Collection:
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
             raise DataError(f"recording keys must be unique; repeated: {dup}")
-        self.neurons = list(neurons) if neurons is not None else _union(r.neurons for r in self.recordings)
+        self.neurons = list(neurons) if neurons is not None else _matchable_union(self.recordings)
 
     def __len__(self): return len(self.recordings)
     def __iter__(self): return iter(self.recordings)
@@ -333,7 +334,8 @@ class Collection:
     def summary(self) -> pd.DataFrame:
         "One row per recording: size, coverage of the union, missing values, presentations."
         return pd.DataFrame([{
-            "key": r.key, "frames": r.n_frames, "neurons": r.n_neurons, "coverage": r.n_neurons / len(self.neurons),
+            "key": r.key, "frames": r.n_frames, "neurons": r.n_neurons,
+            "coverage": len(set(r.neurons) & set(self.neurons)) / len(self.neurons),
             "fps": r.fps, "missing_pct": 100 * float(np.isnan(r.traces).mean()),
             "presentations": len(r.schedule), "behaviour": r.behaviour is not None} for r in self.recordings])
 
@@ -341,6 +343,22 @@ class Collection:
 def _union(name_lists: Iterable[Iterable[str]]) -> list[str]:
     "Names in order of first appearance."
     return list(dict.fromkeys(n for names in name_lists for n in names))
+
+
+PLACEHOLDER_PREFIX = "unlabeled_"  # readers name unidentified columns unlabeled_<column>
+
+
+def _matchable_union(recordings) -> list[str]:
+    "The union of neuron names; with several recordings, without placeholders (they cannot be matched)."
+    names = _union(r.neurons for r in recordings)
+    if len(recordings) < 2:
+        return names
+    kept = [n for n in names if not n.startswith(PLACEHOLDER_PREFIX)]
+    if len(kept) < len(names):
+        warnings.warn(f"Collection of {len(recordings)} recordings: left out {len(names) - len(kept)} unlabelled "
+                      f"neurons (placeholder names such as {PLACEHOLDER_PREFIX}017 number one file's columns and do "
+                      f"not match across animals); pass neurons=... to keep them", stacklevel=3)
+    return kept
 
 # %% ../nbs/00_data.ipynb #86cf7e6a
 @dataclass

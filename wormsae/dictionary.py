@@ -115,11 +115,12 @@ def _solve_codes(Z, M, W, ridge, chunk: int = 2048):
     "Per-frame ridge regression on that frame's observed neurons: A (T, k), solved in batches."
     W = np.asarray(W, np.float64)
     k = len(W)
+    pairs = (W[:, None, :] * W[None, :, :]).reshape(k * k, -1).T  # (N, k*k): W[a, n] * W[b, n]
     out = np.empty((len(Z), k), np.float32)
     for i in range(0, len(Z), chunk):
         m = np.asarray(M[i:i + chunk], np.float64)
         z = np.asarray(Z[i:i + chunk], np.float64) * m
-        G = np.einsum("kn,tn,jn->tkj", W, m, W) + ridge * np.eye(k)
+        G = (m @ pairs).reshape(-1, k, k) + ridge * np.eye(k)  # W diag(m_t) W^T for every frame, one product
         out[i:i + chunk] = np.linalg.solve(G, (z @ W.T)[..., None])[..., 0]
     return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, Recording, make_schedule
+from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
 
 # %% auto #0
 __all__ = ['HDF5_SIGNATURE', 'BEHAVIOUR_RENAME', 'INFO_COLUMNS', 'is_hdf5', 'is_flavell_h5', 'read_labels', 'placeholder_name',
@@ -173,7 +173,7 @@ INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "ro
 
 def placeholder_name(column: int) -> str:
     "The stable name of an unlabelled trace column."
-    return f"unlabeled_{column:03d}"
+    return f"{PLACEHOLDER_PREFIX}{column:03d}"
 
 
 def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:

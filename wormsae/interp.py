@@ -485,8 +485,10 @@ class Interpretation:
     def card(self, unit: int) -> str:
         "A unit's card as text."
         u = self.units.loc[unit]
+        score = f"simulation score {u.simulation_score:.2f}" if np.isfinite(u.simulation_score) else \
+            "no simulation score (nothing to predict it from)"
         return (f"{u.unit_name}: {u.explanation}\n  inputs:  {u.top_inputs}\n  outputs: {u.top_outputs}\n"
-                f"  fires in {100 * u.frequency:.1f}% of frames; simulation score {u.simulation_score:.2f}")
+                f"  fires in {100 * u.frequency:.1f}% of frames; {score}")
 
     def seed_table(self, window: str = "cycle", top: int = 5) -> str:
         "The original analysis's table (Cohen's d, stimulus frames vs all others), in its original format."

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, Recording, make_schedule
+from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
 from .flavell import is_hdf5
 
 # %% auto #0
@@ -241,11 +241,11 @@ def _roi_names(s, source):
     raw = [_clean_name(values[r]) if values is not None else "" for r in rows]
     names, seen, dups = [], {}, []
     for j, n in enumerate(raw):
-        if n.startswith("unlabeled_") or not n:  # placeholders are renumbered by column, never kept from the file
-            names.append(f"unlabeled_{j:03d}")
+        if n.startswith(PLACEHOLDER_PREFIX) or not n:  # placeholders are renumbered by column, never kept from the file
+            names.append(f"{PLACEHOLDER_PREFIX}{j:03d}")
         elif n in seen:
             dups.append({"label": n, "kept": seen[n], "dropped": [j]})
-            names.append(f"unlabeled_{j:03d}")
+            names.append(f"{PLACEHOLDER_PREFIX}{j:03d}")
         else:
             seen[n] = j
             names.append(n)

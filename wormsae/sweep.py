@@ -42,10 +42,10 @@ def sweep_grid(activations=("topk", "relu"), expansions=(2.0,), sparsity: dict |
 _WORKER = {}
 
 
-def _init_worker(train, val, train_cfg, threads):
+def _init_worker(train, val, train_cfg, threads, truth=None):
     import torch
     torch.set_num_threads(threads)
-    _WORKER.update(train=train, val=val, train_cfg=train_cfg)
+    _WORKER.update(train=train, val=val, train_cfg=train_cfg, truth=truth)
 
 
 def _run_point(point: dict) -> dict:
@@ -57,8 +57,11 @@ def _run_point(point: dict) -> dict:
     start = time.perf_counter()
     res = train_sae(train, cfg, tc, val=val)
     m = res.metrics
-    return {**point, "d_sae": cfg.d_sae, "fvu": m["fvu"], "l0": m["l0"], "dead_fraction": m["dead_fraction"],
-            "train_fvu": m["train_fvu"], "seconds": time.perf_counter() - start}
+    row = {**point, "d_sae": cfg.d_sae, "fvu": m["fvu"], "l0": m["l0"], "dead_fraction": m["dead_fraction"],
+           "train_fvu": m["train_fvu"], "seconds": time.perf_counter() - start}
+    if _WORKER.get("truth") is not None:  # recovery of the planted features (virtual worm)
+        row["mcc"] = evaluate(res.sae, val, _WORKER["truth"])["mcc"]
+    return row
 
 # %% ../nbs/10b_sweep.ipynb #b4cc6a1f
 @dataclass
@@ -86,43 +89,46 @@ class SweepResult:
 
 
 def sweep(data, activations=("topk", "relu"), expansions=(2.0,), sparsity: dict | None = None, train_cfg=None,
-          val=None, n_val: int = 2, n_jobs: int | None = None, pca: bool = True, seed: int = 0,
+          val=None, n_val: int = 2, n_jobs: int | None = None, pca=True, ground_truth=None, seed: int = 0,
           progress: bool | None = None) -> SweepResult:
-    "Train a grid of SAEs (in parallel processes) and evaluate each on the same held-out animals."
+    """Train a grid of SAEs (in parallel processes) and evaluate each on the same held-out animals.
+    `pca`: True (PCA at every rounded L0 of the grid), False, or a list of numbers of components.
+    `ground_truth`: the virtual worm's `GroundTruth`, to add each model's recovery of the planted features (`mcc`)."""
     from wormsae.train import TrainConfig
     tc = train_cfg or TrainConfig()
     tc = TrainConfig(**{**asdict(tc), "progress": False, "n_val": 0})
     col = as_collection(data)
     train, val = (col, as_collection(val)) if val is not None else col.split(n_test=n_val, seed=seed)
     points = sweep_grid(activations, expansions, sparsity)
-    rows = _run_all(points, train, val, tc, n_jobs, progress)
+    rows = _run_all(points, train, val, tc, n_jobs, progress, ground_truth)
     table = pd.DataFrame(rows)
-    if pca:
-        table = pd.concat([table, _pca_rows(train, val, sorted({max(1, round(x)) for x in table.l0}), tc)],
-                          ignore_index=True)
+    sizes = sorted({max(1, round(x)) for x in table.l0}) if pca is True else list(pca or [])
+    if sizes:
+        table = pd.concat([table, _pca_rows(train, val, sizes, tc, ground_truth)], ignore_index=True)
     return SweepResult(table)
 
 
-def _run_all(points, train, val, tc, n_jobs, progress):
+def _run_all(points, train, val, tc, n_jobs, progress, truth=None):
     "Run the grid in-process (n_jobs=1) or in a pool of spawned processes."
     n_jobs = n_jobs or min(len(points), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // n_jobs)
     if n_jobs == 1:
-        _init_worker(train, val, tc, threads)
+        _init_worker(train, val, tc, threads, truth)
         return [_run_point(p) for p in progress_bar(points, desc="sweep", enabled=progress)]
     ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
     with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(train, val, tc, threads)) as pool:
+                             initargs=(train, val, tc, threads, truth)) as pool:
         return list(progress_bar(pool.map(_run_point, points), total=len(points), desc="sweep", enabled=progress))
 
 
-def _pca_rows(train, val, sizes, tc):
+def _pca_rows(train, val, sizes, tc, truth=None):
     "PCA baselines at the given numbers of components, same normalisation as the SAEs."
     from wormsae.dictionary import fit_norm
     norm = fit_norm(train, tc.per_recording)
     rows = []
     for n in sizes:
         if n <= len(norm.neurons):
-            m = evaluate(PCA(n).fit(train, norm=norm), val)
-            rows.append({"activation": "pca", "k": n, "fvu": m["fvu"], "l0": float(n), "dead_fraction": 0.0})
+            m = evaluate(PCA(n).fit(train, norm=norm), val, truth)
+            rows.append({"activation": "pca", "k": n, "fvu": m["fvu"], "l0": float(n), "dead_fraction": 0.0,
+                         **({"mcc": m["mcc"]} if truth is not None else {})})
     return pd.DataFrame(rows)
