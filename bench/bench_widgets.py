@@ -6,8 +6,9 @@ The baseline is rendering an empty figure to PNG in the same process (`figure_pn
 across machines. The target is a redraw under 0.3 s on 2 cores.
 
 Then, in a real Jupyter kernel (jupyter_client, no browser): the time from a control change arriving as a comm
-message to the new image leaving the kernel, with the explorers' garbage-collection postponement on and off
-(clicks 0.25 s after the previous image arrived, as a person would).
+message to the new image leaving the kernel, with the explorers' prefetching on and off: jumps to arbitrary units
+and stimuli 0.25 s after the previous image arrived (nothing prefetched can help), and steps to the next unit or
+repeat after 2 s of looking at the last one (what prefetching is for).
 
     python bench/bench_widgets.py              # trains the SAE first (about 20-60 s)
     python bench/bench_widgets.py --steps 100  # a less trained SAE, same sizes
@@ -132,12 +133,12 @@ col, _ = virtual_worm(n_animals=8, seed=0)
 it = interpret(SAE.load({path!r}), col, n_null={n_null}, progress=False)
 ux, wx = wg.UnitExplorer(it), wg.WindowExplorer(it)
 ids = dict(unit=ux.unit_select.comm.comm_id, act=ux.activation_image.comm.comm_id,
-           stim=wx.stimulus_select.comm.comm_id, win=wx.image.comm.comm_id)
+           stim=wx.stimulus_select.comm.comm_id, win=wx.image.comm.comm_id, rep=wx.repeat_select.comm.comm_id)
 """
 
 
 def kernel_latency(sae_dir, n_null, n):
-    "Control change (a comm message) to the new image leaving the kernel, with POSTPONE_GC on and off."
+    "Control change (a comm message) to the new image leaving the kernel, with prefetching on and off."
     from jupyter_client.manager import start_new_kernel
     env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}")
     km, kc = start_new_kernel(kernel_name="python3", env=env)
@@ -170,17 +171,25 @@ def kernel_latency(sae_dir, n_null, n):
         run(KERNEL_SETUP.format(path=str(sae_dir), n_null=n_null))
         ids = ast.literal_eval(run("print(repr(ids))").strip())
         n_units, n_stim = ast.literal_eval(run("print(repr((len(ux.options), len(wx.stimuli))))").strip())
-        print(f"\nIn a Jupyter kernel: control change -> new image sent (first visits; {n_units} units, {n_stim} stimuli)")
-        for postpone in (True, False):
-            run(f"wg.POSTPONE_GC = {postpone}; ux._images.items.clear(); wx._images.items.clear(); wx._data.items.clear()")
-            units = [latency(ids["unit"], i, ids["act"]) for i in range(1, 3 * n + 1)]
-            windows = []
+        print(f"\nIn a Jupyter kernel: control change -> new image sent ({n_units} units, {n_stim} stimuli)")
+        for prefetch in (False, True):
+            run(f"wg.PREFETCH = {prefetch}; ux._images.items.clear(); wx._images.items.clear(); wx._data.items.clear()")
+            rows = {"jump to another unit (0.25 s after the last)":
+                    [latency(ids["unit"], (37 * i) % n_units, ids["act"]) for i in range(1, n + 1)],
+                    "next unit in the list (2 s after the last)":
+                    [latency(ids["unit"], i, ids["act"], think_s=2.0) for i in range(200, 200 + n)],
+                    "jump to another stimulus (0.25 s after the last)": [], "next repeat (2 s after the last)": []}
             for r in (1, 2, 3):
-                cur = int(run(f"wx.select(recording={r}); print(wx.stimulus_select.index)").strip())
-                windows += [latency(ids["stim"], i, ids["win"]) for i in range(n_stim) if i != cur]
-            for name, xs in (("switch unit", units), ("switch stimulus window", windows)):
+                cur = int(run(f"wx.select(recording={r}, repeat=0); print(wx.stimulus_select.index)").strip())
+                others = [i for i in range(n_stim) if i != cur][:n // 3 + 1]
+                rows["jump to another stimulus (0.25 s after the last)"] += [latency(ids["stim"], i, ids["win"])
+                                                                             for i in others]
+                for stim in range(3):
+                    run(f"wx.select(stimulus=wx.stimuli[{stim}], repeat=0)")
+                    rows["next repeat (2 s after the last)"].append(latency(ids["rep"], 1, ids["win"], think_s=2.0))
+            for name, xs in rows.items():
                 xs = sorted(xs)
-                print(f"  POSTPONE_GC={postpone!s:5}  {name:24s} n={len(xs):3d}  median {statistics.median(xs):.3f} s"
+                print(f"  prefetch={prefetch!s:5}  {name:50s} n={len(xs):3d}  median {statistics.median(xs):.3f} s"
                       f"  p90 {xs[int(0.9 * (len(xs) - 1))]:.3f} s  max {xs[-1]:.3f} s")
     finally:
         kc.stop_channels()

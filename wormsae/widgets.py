@@ -21,9 +21,9 @@ from .plots import add_axes_inches, card_title, figure_png, find_presentation, n
 from .plots import plot_psth, plot_window, recording_index, top_weights, unit_index, window_data
 
 # %% auto #0
-__all__ = ['POSTPONE_GC', 'unit_ranking', 'top_neuron_names', 'units_with_neuron', 'unit_options', 'unit_tests', 'unit_card_html',
-           'weights_html', 'psth_figure', 'activation_figure', 'recording_message', 'window_repeats', 'window_message',
-           'window_caption', 'UnitExplorer', 'WindowExplorer']
+__all__ = ['POSTPONE_GC', 'PREFETCH', 'PREFETCH_DELAY_S', 'unit_ranking', 'top_neuron_names', 'units_with_neuron', 'unit_options',
+           'unit_tests', 'unit_card_html', 'weights_html', 'psth_figure', 'activation_figure', 'recording_message',
+           'window_repeats', 'window_message', 'window_caption', 'UnitExplorer', 'WindowExplorer']
 
 # %% ../nbs/14_widgets.ipynb #b7ede904
 def unit_ranking(interp, stimulus: str | None = None) -> pd.DataFrame:
@@ -224,6 +224,8 @@ def _message_html(messages) -> str:
 
 
 POSTPONE_GC = True  # postpone Python's cyclic garbage collector while an explorer redraws (see above)
+PREFETCH = True  # render the neighbours of what is shown while the kernel is idle (see above)
+PREFETCH_DELAY_S = 0.5  # start after this much idle time, so that quick successive clicks never wait for it
 
 
 def _action(method):
@@ -274,6 +276,34 @@ class _Explorer:
 
     def _png(self, key, make_figure) -> bytes:
         return self._images.get(key, lambda: figure_png(make_figure(), dpi=self.dpi))
+
+    def _prefetch(self, jobs):
+        "Queue (key, make_figure) jobs, replacing older ones; they run one per idle moment of the kernel's event loop."
+        self._queue = [(k, f) for k, f in jobs if k not in self._images.items] if PREFETCH else []
+        if getattr(self, "_timer", None) is not None:
+            self._timer.cancel()  # every action restarts the idle clock
+            self._timer = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, a test): `prefetch_step` runs the queue by hand
+            return
+        if self._queue:
+            self._timer = loop.call_later(PREFETCH_DELAY_S, self._prefetch_on_loop)
+
+    def prefetch_step(self) -> bool:
+        "Render the next queued figure into the cache; True while more are queued."
+        queue = getattr(self, "_queue", [])
+        if queue:
+            key, make = queue.pop(0)
+            try:
+                self._png(key, make)
+            except Exception:  # a figure that fails will say why when it is asked for; prefetching stays quiet
+                pass
+        return bool(queue)
+
+    def _prefetch_on_loop(self):
+        # between two figures, a click waiting in the kernel's queue is served first
+        self._timer = asyncio.get_running_loop().call_later(0.01, self._prefetch_on_loop) if self.prefetch_step() else None
 
     @staticmethod
     def _show_image(image, png):
@@ -421,6 +451,20 @@ class UnitExplorer(_Explorer):
                           psth_stimuli=list(self.interp.psth["stimuli"]) if has_psth else [])
         self._set_messages(self._messages())
         self.timings.update(card=t1 - t0, psth=t2 - t1, unit=time.perf_counter() - t0)
+        self._prefetch(self._neighbour_jobs(u))
+
+    def _neighbour_jobs(self, u: int) -> list:
+        "PSTH and activation figures of the units next to `u` in the list (next first)."
+        units = [v for _, v in self.options]
+        i = units.index(u) if u in units else -1
+        near = [units[j] for j in (i + 1, i - 1, i + 2) if 0 <= j < len(units) and units[j] != u]
+        r, jobs = self.recording, []
+        for v in near:
+            if len(self.interp.psth["stimuli"]):
+                jobs.append((("psth", v), lambda v=v: psth_figure(self.interp, v)))
+            if self.interp.activations is not None:
+                jobs.append((("activation", v, r), lambda v=v: activation_figure(self.interp, v, r)))
+        return jobs
 
     def _draw_activation(self):
         t0 = time.perf_counter()
@@ -559,21 +603,43 @@ class WindowExplorer(_Explorer):
             self._set_messages([msg])
             self.timings["window"] = time.perf_counter() - t0
             return
-        wkey = (self.recording, self.stimulus, self.repeat, self.context_s)
-        wd = self._data.get(wkey, lambda: window_data(self.interp, self.recording, self.stimulus, self.repeat,
-                                                      self.context_s, self.neurons, self.max_neurons,
-                                                      max_units=self.max_units))
-        traces = [n for n in (self._traces_wanted or []) if n in wd["neurons"]] or wd["neurons"][:3]
+        key, prepare = self._window(self.recording, self.stimulus, self.repeat)
+        wd, traces, make = prepare()
         with self._quiet():
             self.trace_select.options = wd["neurons"]
             self.trace_select.value = tuple(traces)
         self.trace_neurons = traces
-        png = self._png(wkey + (tuple(traces),), lambda: plot_window(self.interp, self.recording, self.stimulus,
-                                                                     self.repeat, data=wd, trace_neurons=traces))
-        self._show_image(self.image, png)
+        self._show_image(self.image, self._png(key, make))
         self.caption.value = window_caption(wd)
         self.shown.update(frames=(int(wd["frames"][0]), int(wd["frames"][-1]) + 1), onset=wd["onset"],
                           times=(float(wd["times"][0]), float(wd["times"][-1])), neurons=list(wd["neurons"]),
                           units=list(wd["unit_names"]), trace_neurons=list(traces))
         self._set_messages([])
         self.timings["window"] = time.perf_counter() - t0
+        self._prefetch(self._neighbour_jobs())
+
+    def _window(self, recording, stimulus, repeat):
+        "A window's image cache key, and a function preparing (data, trace neurons, figure maker) on demand."
+        wkey, wanted = (recording, stimulus, repeat, self.context_s), tuple(self._traces_wanted or ())
+
+        def prepare():
+            wd = self._data.get(wkey, lambda: window_data(self.interp, recording, stimulus, repeat, self.context_s,
+                                                          self.neurons, self.max_neurons, max_units=self.max_units))
+            traces = [n for n in wanted if n in wd["neurons"]] or wd["neurons"][:3]
+            return wd, traces, lambda: plot_window(self.interp, recording, stimulus, repeat, data=wd,
+                                                   trace_neurons=traces)
+        return wkey + (wanted,), prepare
+
+    def _neighbour_jobs(self) -> list:
+        "Windows a person is likely to ask for next: the other repeats of this stimulus, then the next stimulus."
+        r, s = self.recording, self.stimulus
+        near = [(s, x) for x in window_repeats(self.interp, r, s) if x != self.repeat][:2]
+        seen = [x for x in self.stimuli if window_repeats(self.interp, r, x)]
+        if s in seen and len(seen) > 1:
+            nxt = seen[(seen.index(s) + 1) % len(seen)]
+            near.append((nxt, window_repeats(self.interp, r, nxt)[0]))
+        jobs = []
+        for stimulus, repeat in near:
+            key, prepare = self._window(r, stimulus, repeat)
+            jobs.append((key, lambda prepare=prepare: prepare()[2]()))
+        return jobs

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import warnings
 from collections import Counter
 import re
@@ -25,6 +26,7 @@ __all__ = ['TIME_HEADER', 'time_of_header', 'parse_stimulus_cell', 'read_wormwor
 TIME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*s\s*$")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # files repeat the same few thousand headers
 def time_of_header(name) -> float | None:
     "Seconds encoded in a frame column header such as `'12.375s'`, else None."
     m = TIME_HEADER.match(str(name))
@@ -37,41 +39,41 @@ def _find_column(columns, name: str):
     return hits[0] if hits else None
 
 # %% ../nbs/01_wormworld.ipynb #765e0c66
-def _read_table(path: Path) -> pd.DataFrame:
-    "The raw table, with header and row-length problems reported against the file."
+def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The raw table as (text columns as written, frame columns as parsed), same rows; problems reported against the file."
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     names = _column_names(path)
+    time_cols = [n for n in names if time_of_header(n) is not None]
     text_cols = [n for n in names if time_of_header(n) is None]
     options = dict(header=0, names=names, index_col=False, keep_default_na=False, na_values=[""],
                    skipinitialspace=True, skip_blank_lines=True, low_memory=False)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            table = pd.read_csv(path, **options)
-            # text columns again as text (a key '007' or a neuron named '1' must stay as written); a
-            # `dtype=` mapping in the first read would double its time on files with thousands of columns
-            text = pd.read_csv(path, usecols=text_cols, dtype=object, **options) if text_cols else None
+        # two reads: one `dtype=` mapping for a few columns of a file with thousands costs more
+        text, frames = (pd.read_csv(path, usecols=cols, **kw, **options) if cols else None
+                        for cols, kw in ((text_cols, {"dtype": object}), (time_cols, {})))
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, csv.Error) as e:
+        _report_long_row(path, len(names))  # the usual cause, named precisely; else the parser's words
         raise DataError(f"{path}: {_parser_problem(str(e))}") from None
-    for c in text_cols:
-        table[c] = text[c]
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _report_long_row(path, len(names))
-    table = _drop_empty_rows(table)
-    if table.empty:
+    _report_long_row(path, len(names))  # with `usecols`, pandas drops fields beyond the header silently
+    rows = (text if text is not None else frames).index
+    text, frames = (x if x is not None else pd.DataFrame(index=rows) for x in (text, frames))
+    text, frames = _drop_empty_rows(text, frames)
+    if not len(text):
         raise DataError(f"{path}: the file has a header but no neuron rows")
-    return table
+    return text, frames
 
 
-def _drop_empty_rows(table: pd.DataFrame) -> pd.DataFrame:
-    "Rows of empty fields (',,,'), as spreadsheets append them; only rows without a name need checking."
-    col = _find_column(table.columns, "neuron")
-    unnamed = table.index[table[col].isna()] if col is not None else table.index
-    blank = [i for i in unnamed if table.loc[i].isna().all()]
-    return table.drop(index=blank) if blank else table
+def _drop_empty_rows(text: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Without rows of empty fields (',,,'), as spreadsheets append them."
+    col = _find_column(text.columns, "neuron")
+    candidates = text[col].isna() if col is not None else pd.Series(True, index=text.index)
+    if not candidates.any():  # every row has a name: nothing to check
+        return text, frames
+    blank = candidates & text.isna().all(axis=1) & frames.isna().all(axis=1)
+    return (text[~blank], frames[~blank]) if blank.any() else (text, frames)
 
 
 def _parser_problem(message: str) -> str:
@@ -107,61 +109,76 @@ def _first_row(path: Path) -> list[str]:
 
 def _report_long_row(path: Path, n_fields: int):
     "Name the first row with a non-empty field beyond the header (trailing empty fields are harmless)."
+    if not _may_have_long_rows(path, n_fields):
+        return
+    long_row = lambda r: len(r) > n_fields and any(x.strip() for x in r[n_fields:])
     with open(path, newline="", encoding="utf-8") as f:
-        rows = (r for r in csv.reader(f) if any(x.strip() for x in r))
+        rows = (r for r in csv.reader(f) if any(x.strip() for x in r))  # blank rows do not count
         for line, row in enumerate(rows, 1):
-            if len(row) > n_fields and any(x.strip() for x in row[n_fields:]):
+            if long_row(row):
                 raise DataError(f"{path}: row {line} has {len(row)} fields but the header has {n_fields}")
 
+
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def _may_have_long_rows(path: Path, n_fields: int) -> bool:
+    "A quick screen of the raw lines (quoted text removed): could any row have more fields than the header?"
+    with open(path, "rb") as f:
+        for line in f.read().splitlines():
+            if line.count(b'"') % 2:  # a quoted field spans lines: only the csv module can tell
+                return True
+            if _QUOTED.sub(b"", line).count(b",") >= n_fields:
+                return True
+    return False
+
 # %% ../nbs/01_wormworld.ipynb #4c14722e
-def _time_columns(table: pd.DataFrame, path) -> list:
+def _time_columns(frames: pd.DataFrame, path) -> list:
     "Frame columns (header like `'0.375s'`) in time order."
-    cols = [c for c in table.columns if time_of_header(c) is not None]
-    if not cols:
+    if not len(frames.columns):
         raise DataError(f"{path}: no time columns; expected one column per frame with a header such as '0.0s'")
-    return sorted(cols, key=time_of_header)
+    return sorted(frames.columns, key=time_of_header)
 
 
-def _frame_values(table: pd.DataFrame, cols, path) -> np.ndarray:
-    "The frame columns as float32 (frames, neurons); a cell that is neither a number nor empty is reported."
-    frames = table[cols]
-    kinds = {dt.kind for dt in frames.dtypes}
-    if kinds <= {"f", "i", "u"}:  # the usual case: pandas parsed every frame column as numbers
+def _frame_values(frames: pd.DataFrame, text: pd.DataFrame, cols, path) -> np.ndarray:
+    "The frame columns `cols` as float32 (frames, neurons); a cell that is neither a number nor empty is reported."
+    if {dt.kind for dt in frames.dtypes} <= {"f", "i", "u"}:  # the usual case: every frame column parsed as numbers
         with np.errstate(over="ignore"):
-            out = frames.to_numpy(np.float32).T
+            values = frames.to_numpy(np.float32)
+        order = [frames.columns.get_loc(c) for c in cols]
+        out = values.T if order == list(range(len(cols))) else values[:, order].T
     else:
-        out = np.empty((len(cols), len(table)), np.float32)
+        out = np.empty((len(cols), len(frames)), np.float32)
         for j, c in enumerate(cols):
-            col = table[c]
-            numeric = col.dtype.kind in "fiu"
+            numeric = frames[c].dtype.kind in "fiu"
             with np.errstate(over="ignore"):
-                out[j] = col.to_numpy(np.float64) if numeric else _cells_as_numbers(table, c, path)
+                out[j] = frames[c].to_numpy(np.float64) if numeric else _cells_as_numbers(frames, text, c, path)
     if np.isinf(out).any():
         j, i = np.argwhere(np.isinf(out))[0]
-        _bad_cell(table, i, cols[j], path, "is an infinite value")
+        _bad_cell(frames, text, i, cols[j], path, "is an infinite value")
     return out
 
 
-def _cells_as_numbers(table, column, path) -> np.ndarray:
+def _cells_as_numbers(frames, text, column, path) -> np.ndarray:
     "Convert a column pandas could not parse as numbers cell by cell, naming the first bad cell."
-    values = np.full(len(table), np.nan)
-    for i, v in enumerate(table[column].tolist()):
+    values = np.full(len(frames), np.nan)
+    for i, v in enumerate(frames[column].tolist()):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             continue
         if isinstance(v, (bool, np.bool_)) or str(v).strip().lower() in {"true", "false"}:
-            _bad_cell(table, i, column, path, "is not a number")
+            _bad_cell(frames, text, i, column, path, "is not a number")
         try:
             values[i] = float(v)
         except (TypeError, ValueError, OverflowError):
-            _bad_cell(table, i, column, path, "is not a number")
+            _bad_cell(frames, text, i, column, path, "is not a number")
     return values
 
 
-def _bad_cell(table, i, column, path, problem):
-    neuron = _find_column(table.columns, "neuron")
-    who = f" (neuron {table[neuron].iloc[i]!r})" if neuron is not None else ""
-    shown = repr(str(table[column].iloc[i]))
-    raise DataError(f"{path}: row {table.index[i] + 2}{who}, column {column!r}: {shown} {problem}; "
+def _bad_cell(frames, text, i, column, path, problem):
+    neuron = _find_column(text.columns, "neuron")
+    who = f" (neuron {text[neuron].iloc[i]!r})" if neuron is not None else ""
+    shown = repr(str(frames[column].iloc[i]))
+    raise DataError(f"{path}: row {frames.index[i] + 2}{who}, column {column!r}: {shown} {problem}; "
                     "trace cells must be numbers or empty")
 
 # %% ../nbs/01_wormworld.ipynb #23e90258
@@ -226,17 +243,17 @@ def _recording_key(table: pd.DataFrame, path: Path) -> str:
 def read_wormworld_csv(path, presentation_s: float = 15.0, schedule=None) -> Recording:
     "Read one worm.world chemosensory CSV as a `Recording` (frames x neurons)."
     path = Path(path)
-    table = _read_table(path)
-    neurons = _neuron_names(table, path)
-    time_cols = _time_columns(table, path)
+    text, frames = _read_table(path)
+    neurons = _neuron_names(text, path)
+    time_cols = _time_columns(frames, path)
     times = np.array([time_of_header(c) for c in time_cols])
-    traces = _frame_values(table, time_cols, path)
+    traces = _frame_values(frames, text, time_cols, path)
     fps = _frame_rate(times, path)
     if schedule is None:
-        cell = _schedule_cell(table, path)
+        cell = _schedule_cell(text, path)
         schedule = parse_stimulus_cell(cell, path) if cell is not None else None
-    rec = Recording(key=_recording_key(table, path), neurons=neurons, traces=traces, fps=fps, times=times,
-                    source=str(path), meta={"neuron_metadata": _metadata(table, time_cols)})
+    rec = Recording(key=_recording_key(text, path), neurons=neurons, traces=traces, fps=fps, times=times,
+                    source=str(path), meta={"neuron_metadata": _metadata(text)})
     rec.schedule = make_schedule(schedule, rec.n_frames, rec.fps, presentation_s, source=path)
     return rec
 
@@ -251,10 +268,10 @@ def _frame_rate(times, path) -> float:
     return fps
 
 
-def _metadata(table: pd.DataFrame, time_cols) -> pd.DataFrame:
-    "Every non-frame column, kept as per-neuron metadata but never relied upon."
-    skip = set(time_cols) | {_find_column(table.columns, c) for c in ("stimulus", "key")}
-    return table[[c for c in table.columns if c not in skip]].reset_index(drop=True)
+def _metadata(text: pd.DataFrame) -> pd.DataFrame:
+    "Every non-frame column but the schedule and the key, kept as per-neuron metadata but never relied upon."
+    skip = {_find_column(text.columns, c) for c in ("stimulus", "key")}
+    return text[[c for c in text.columns if c not in skip]].reset_index(drop=True)
 
 # %% ../nbs/01_wormworld.ipynb #533d9c19
 def write_wormworld_csv(recording: Recording, path, decimals: int = 4, metadata: pd.DataFrame | None = None) -> Path:
