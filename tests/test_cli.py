@@ -22,7 +22,9 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert out == tmp_path / "demo"
     assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json",
-                                               "training_history.csv"}
+                                               "training_history.csv", "interpretation_comparison.csv"}
+    comparison = pd.read_csv(out / "interpretation_comparison.csv")
+    assert set(comparison.model) == {"SAE", "neurons", "PCA"} and set(comparison.stimulus) == set(ws.example().stimuli)
     sae = ws.SAE.load(out / "model")
     col = ws.example()
     assert sae.neurons == col.neurons and sae.n_units == 2 * len(col.neurons)
@@ -34,7 +36,7 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     assert (out / "interpretation" / "seed_table.txt").read_text().startswith(f"Stimulus: {col.stimuli[0]}  (n_on=")
     assert "<html" in (out / "report.html").read_text()
     for expected in ("data: the virtual worm", "held-out animals", "PCA with", "stimulus-selective units",
-                     "ground truth:", "the original analysis", f"wrote {out}"):
+                     "ground truth:", "the original analysis", "on single neurons and on PCA", f"wrote {out}"):
         assert expected in printed, expected
 
 

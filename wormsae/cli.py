@@ -61,7 +61,13 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
     say(_training_lines(res, pca, pca_fvu, mcc))
     interp = ws.interpret(res.sae, col, n_null=n_null, seed=seed)
     say(_findings(interp, truth))
-    _write_outputs(out, res, interp, {"pca_fvu": pca_fvu, "pca_components": pca.n_components, "mcc": mcc})
+    others = {"neurons": ws.NeuronBasis(res.sae.norm), "PCA": pca}
+    comparison = ws.compare_selectivity({"SAE": interp, **{name: ws.interpret(model, col, n_null=n_null, seed=seed,
+                                                                            progress=False)
+                                                       for name, model in others.items()}})
+    say(_comparison_lines(comparison))
+    _write_outputs(out, res, interp, {"pca_fvu": pca_fvu, "pca_components": pca.n_components, "mcc": mcc},
+                   comparison)
     say(f"\nwrote {out}  (report: {out / 'report.html'}; total {time.perf_counter() - t0:.0f} s)")
     return out
 
@@ -89,11 +95,25 @@ def _findings(interp, truth) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(out: Path, res, interp, extra: dict):
+def _comparison_lines(table) -> str:
+    "Per model: how many stimuli got a selective unit, and how strong the best effects are."
+    lines = ["\nthe same analysis on single neurons and on PCA (presentation window):"]
+    for model, g in table.groupby("model", sort=False):
+        found = g[g.n_significant > 0]
+        lines.append(f"  {model:>8}: a selective unit for {len(found)}/{len(g)} stimuli "
+                     f"({', '.join(found.stimulus) or 'none'}); median best d {g.best_d.median():+.2f}")
+    return "\n".join(lines)
+
+
+def _write_outputs(out: Path, res, interp, extra: dict, comparison=None):
     "Model, tables, metrics and report into `out`."
     _write_training(out, res, extra)
     interp.save(out / "interpretation")
-    interp.report(out / "report.html", train_result=res)
+    if comparison is not None:
+        from wormsae.files import atomic_write
+        with atomic_write(out / "interpretation_comparison.csv") as f:
+            comparison.to_csv(f, index=False)
+    interp.report(out / "report.html", train_result=res, comparison=comparison)
 
 
 def _write_training(out: Path, res, extra: dict | None = None):

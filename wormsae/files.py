@@ -24,6 +24,7 @@ def atomic_write(path, mode: str = "w"):
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
             yield f
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -40,9 +41,17 @@ def replace_folder(path):
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.writing-"))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # what mkdir would have given it
         _swap(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    "The process's umask (reading it means setting it; it is set straight back)."
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _swap(new: Path, path: Path):
