@@ -66,7 +66,7 @@ def error_rates(n_seeds):
         best = planted_recovery(col, truth, res.sae, it)
         sel = it.selectivity
         null = sel[sel.stimulus.isin(truth.null_stimuli)]
-        rows.append({"seed": seed, "planted_found": sum(v >= 0.8 for v in best.values()), "planted": len(best),
+        rows.append({"seed": seed, "planted_found": int(sum(v >= 0.8 for v in best.values())), "planted": len(best),
                      "missed": ", ".join(f"{s} ({v:.2f})" for s, v in best.items() if not v >= 0.8) or "-",
                      "null_tests": len(null), "null_significant": int(null.significant.sum()),
                      "significant": int(sel.significant.sum())})
