@@ -563,7 +563,9 @@ def _selectivity_index(resp, windows):
     out = np.full(resp.shape, np.nan)
     for w in np.unique(windows):
         rows = np.flatnonzero(windows == w)
-        for i in rows if len(rows) > 1 else []:
+        if len(rows) < 2:
+            continue
+        for i in rows:
             med = np.median(resp[rows[rows != i]], 0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[i] = np.where(resp[i] != med, (resp[i] - med) / (np.abs(resp[i]) + np.abs(med)), 0.0)
