@@ -12,6 +12,7 @@ import warnings
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.lines import Line2D
@@ -22,10 +23,11 @@ from .data import Recording
 # %% auto #0
 __all__ = ['TRACE_CMAP', 'TRACE_RANGE', 'PlotFigure', 'new_figure', 'add_axes_inches', 'figure_png', 'safe_text',
            'stimulus_colors', 'zscore', 'structure_score', 'recording_matrix', 'presentations', 'plot_recording',
-           'unit_index', 'recording_index', 'behaviour_channel', 'plot_activation', 'psth_data', 'window_spans',
-           'significant_windows', 'plot_psth', 'top_units', 'plot_psth_grid', 'selectivity_matrix', 'plot_selectivity',
-           'top_weights', 'card_title', 'plot_unit_card', 'plot_training', 'pareto_front', 'plot_frontier',
-           'plot_comparison', 'find_presentation', 'window_data', 'plot_window']
+           'unit_index', 'recording_index', 'behaviour_channel', 'ActivationView', 'plot_activation', 'psth_data',
+           'window_spans', 'significant_windows', 'PsthView', 'plot_psth', 'top_units', 'plot_psth_grid',
+           'selectivity_matrix', 'plot_selectivity', 'top_weights', 'card_title', 'plot_unit_card', 'plot_training',
+           'pareto_front', 'plot_frontier', 'plot_comparison', 'find_presentation', 'window_data', 'WindowView',
+           'plot_window']
 
 # %% ../nbs/12_plots.ipynb #6bdb7a05
 class PlotFigure(Figure):
@@ -36,8 +38,10 @@ class PlotFigure(Figure):
 
 
 def new_figure(width: float, height: float, **kwargs) -> PlotFigure:
-    "A new figure (inches) with constrained layout; not registered with pyplot."
-    return PlotFigure(figsize=(width, height), layout=kwargs.pop("layout", "constrained"), **kwargs)
+    "A new figure (inches) with constrained layout and its own Agg canvas; not registered with pyplot."
+    fig = PlotFigure(figsize=(width, height), layout=kwargs.pop("layout", "constrained"), **kwargs)
+    FigureCanvasAgg(fig)  # a figure redrawn in place keeps its renderer, and with it the sizes of texts it has drawn
+    return fig
 
 
 def add_axes_inches(fig, left: float, bottom: float, width: float, height: float, **kwargs):
@@ -46,10 +50,10 @@ def add_axes_inches(fig, left: float, bottom: float, width: float, height: float
     return fig.add_axes((left / W, bottom / H, width / W, height / H), **kwargs)
 
 
-def figure_png(fig, dpi: int = 90) -> bytes:
-    "The figure as PNG bytes (for reports and image widgets)."
+def figure_png(fig, dpi: int = 90, compress: int = 6) -> bytes:
+    "The figure as PNG bytes (for reports and image widgets); `compress` is zlib's level (1: bigger, 3x faster)."
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": compress})
     return buf.getvalue()
 
 
@@ -139,17 +143,34 @@ def _shade(ax, pres, colors, alpha=0.22):
 
 def _strip(ax, pres, colors, text=None, height_in: float = 0.12):
     "A strip of coloured presentation blocks (`height_in` inches) just above the axes, labelled when there are few."
+    strip = _strip_axes(ax, height_in)
+    _strip_blocks(strip, pres, colors, len(pres) <= 6 if text is None else text)
+    return strip
+
+
+def _strip_axes(ax, height_in: float = 0.12):
+    "An empty strip `height_in` inches high just above the axes, sharing its x axis."
     axes_in = ax.get_position().height * ax.figure.get_figheight()
     strip = ax.inset_axes([0, 1.005, 1, height_in / max(axes_in, 0.1)], sharex=ax)
     strip.set_ylim(0, 1)
     strip.axis("off")
-    text = len(pres) <= 6 if text is None else text
+    return strip
+
+
+def _strip_blocks(strip, pres, colors, text: bool):
+    "Coloured blocks for the presentations in a strip, labelled when `text`."
     for p in pres.itertuples():
         strip.axvspan(p.start, p.end, color=colors.get(p.label, "0.6"), lw=0)
         if text:
-            strip.text(max(p.start, ax.get_xlim()[0]), 1.3, safe_text(p.label), fontsize=8, va="bottom", ha="left",
+            strip.text(max(p.start, strip.get_xlim()[0]), 1.3, safe_text(p.label), fontsize=8, va="bottom", ha="left",
                        clip_on=False)
-    return strip
+
+
+def _added(ax, draw) -> list:
+    "Run `draw()` and return the artists it added to `ax` (so that they can be removed again)."
+    before = {id(a) for a in ax.get_children()}
+    draw()
+    return [a for a in ax.get_children() if id(a) not in before]
 
 # %% ../nbs/12_plots.ipynb #76b4ab99
 TRACE_CMAP = "viridis"
@@ -161,13 +182,20 @@ def _cmap(name, bad="white"):
     return matplotlib.colormaps[name].with_extremes(bad=bad)
 
 
+def _row_labels(ax, names, fontsize=None):
+    "Name the rows of a heatmap."
+    ax.set_yticks(np.arange(len(names)), [safe_text(n) for n in names], fontsize=fontsize or (7 if len(names) > 25 else 8))
+
+
 def _heatmap(ax, M, x0, x1, names, cmap=TRACE_CMAP, vmin=TRACE_RANGE[0], vmax=TRACE_RANGE[1], label="z-score",
              fontsize=None, cax=None):
-    "imshow a (rows, frames) matrix over [x0, x1) seconds with named rows and a colour bar."
+    "imshow a (rows, frames) matrix over [x0, x1) seconds with named rows (None: unnamed) and a colour bar."
     im = ax.imshow(np.ma.masked_invalid(M), aspect="auto", interpolation="nearest", cmap=_cmap(cmap),
                    vmin=vmin, vmax=vmax, extent=(x0, x1, len(M) - 0.5, -0.5))
-    ax.set_yticks(np.arange(len(names)), [safe_text(n) for n in names],
-                  fontsize=fontsize or (7 if len(names) > 25 else 8))
+    if names is None:
+        ax.set_yticks([])
+    else:
+        _row_labels(ax, names, fontsize)
     ax.tick_params(axis="y", length=0)
     if cax is None:
         ax.figure.colorbar(im, ax=ax, label=label, fraction=0.025, pad=0.01)
@@ -254,6 +282,53 @@ def _behaviour_strip(ax, t, x, name):
     return Line2D([], [], color="0.55", lw=0.8, label=safe_text(name))
 
 # %% ../nbs/12_plots.ipynb #24cce6e6
+class ActivationView:
+    "`plot_activation`'s figure for one animal, redrawn in place: `show(unit)` swaps the trace, limits and title."
+
+    def __init__(
+        self,
+        interp,  # an `Interpretation`
+        recording=0,  # position or key
+        behaviour: str | None = None,  # the behaviour channel to show (None: none)
+        ax=None,  # draw into this axes instead of a new figure
+    ):
+        self.interp, self.recording = interp, recording_index(interp, recording)
+        rec, colors = interp.collection[self.recording], stimulus_colors(_interp_stimuli(interp))
+        self.figure, self.ax = _axes(ax, 11, 2.6)
+        pres = presentations(rec)
+        _shade(self.ax, pres, colors)
+        self.line, = self.ax.plot(rec.times, np.zeros(len(rec.times)), color="k", lw=0.7)
+        self.ax.set_xlim(rec.times[0], rec.times[-1])
+        shown = set(pres.label)
+        handles = [Patch(color=colors[s], alpha=0.5, label=safe_text(s)) for s in colors if s in shown]
+        if behaviour is not None:
+            handles.append(_behaviour_strip(self.ax, rec.times, rec.behaviour[behaviour].to_numpy(), behaviour))
+        self.ax.set_xlabel("time (s)")
+        self.ax.set_ylabel("activation")
+        if handles:
+            self.ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
+                           handlelength=1.0)
+
+    def show(self, unit) -> Figure:
+        "Draw `unit` (number or name) and return the figure."
+        u = unit_index(self.interp, unit)
+        a = self.interp.activations[self.recording][:, u]
+        self.line.set_ydata(a)
+        self.ax.set_ylim(*_activation_ylim(a))
+        key = self.interp.collection.keys[self.recording]
+        self.ax.set_title(safe_text(f"{self.interp.units.unit_name.iloc[u]} in {key}"), loc="left", fontsize=10)
+        return self.figure
+
+
+def _activation_ylim(a) -> tuple[float, float]:
+    "Limits around a trace (5% margins) with 8% more below, for a behaviour band under the trace."
+    a = np.asarray(a)[np.isfinite(a)]
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+    return lo - 0.08 * (hi - lo), hi
+
+
 def plot_activation(
     interp,  # an `Interpretation`
     unit,  # number or name
@@ -263,27 +338,7 @@ def plot_activation(
 ) -> Figure:
     "One unit's activation over time in one animal, presentations shaded per stimulus, behaviour as a strip."
     u, r = unit_index(interp, unit), recording_index(interp, recording)
-    rec, a = interp.collection[r], interp.activations[r][:, u]
-    colors = stimulus_colors(_interp_stimuli(interp))
-    fig, ax = _axes(ax, 11, 2.6)
-    pres = presentations(rec)
-    _shade(ax, pres, colors)
-    ax.plot(rec.times, a, color="k", lw=0.7)
-    ax.set_xlim(rec.times[0], rec.times[-1])
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo - 0.08 * (hi - lo), hi)  # room for a behaviour band below the trace
-    channel = behaviour_channel(interp, u, r, behaviour)
-    shown = set(pres.label)
-    handles = [Patch(color=colors[s], alpha=0.5, label=safe_text(s)) for s in colors if s in shown]
-    if channel is not None:
-        handles.append(_behaviour_strip(ax, rec.times, rec.behaviour[channel].to_numpy(), channel))
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("activation")
-    ax.set_title(safe_text(f"{interp.units.unit_name.iloc[u]} in {rec.key}"), loc="left", fontsize=10)
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
-                  handlelength=1.0)
-    return fig
+    return ActivationView(interp, r, behaviour_channel(interp, u, r, behaviour), ax).show(u)
 
 # %% ../nbs/12_plots.ipynb #e2f3bc2e
 def psth_data(interp, unit, stimuli=None) -> pd.DataFrame:
@@ -342,6 +397,70 @@ def _mark_windows(ax, spans):
     ax.axvline(0, color="0.3", lw=0.6, ls=":", label="_onset")
 
 
+class PsthView:
+    "`plot_psth`'s figure, redrawn in place: `show(unit)` swaps lines, bands, legend, limits and title."
+
+    def __init__(
+        self,
+        interp,  # an `Interpretation`
+        stimuli=None,  # stimuli to draw (default: all, in order of first presentation)
+        ax=None,  # draw into this axes instead of a new figure
+        sem: bool = True,  # draw the s.e.m. bands
+    ):
+        p = interp.psth
+        self.interp, self.sem, self.times = interp, sem, p["times"]
+        self.stimuli = list(p["stimuli"]) if stimuli is None else list(stimuli)
+        self.rows = _pick(p["stimuli"], self.stimuli, "stimuli", "the interpretation")
+        self.colors = stimulus_colors(_interp_stimuli(interp))
+        self.figure, self.ax = _axes(ax, 6.5, 3.4)
+        _mark_windows(self.ax, window_spans(interp))
+        empty = np.full(len(self.times), np.nan)
+        self.lines = [self.ax.plot(self.times, empty, color=self.colors[s], label=s)[0] for s in self.stimuli]
+        self.bands = [None] * len(self.stimuli)
+        self.baseline = self.ax.axhline(0, color="0.6", lw=0.5, label="_baseline", zorder=0)
+        if len(self.times):
+            self.ax.set_xlim(self.times[0], self.times[-1])
+        self.ax.set_xlabel("time from onset (s)")
+        self.ax.set_ylabel("activation (mean ± s.e.m.)")
+        self.legend = self.ax.legend(handles=[Line2D([], [], color=self.colors[s], label=safe_text(s)) for s in self.stimuli],
+                                     loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
+                                     handlelength=1.2)
+
+    def show(self, unit) -> Figure:
+        "Draw `unit` (number or name) and return the figure."
+        u, p = unit_index(self.interp, unit), self.interp.psth
+        m, e = p["mean"][self.rows, :, u], p["sem"][self.rows, :, u]
+        sig = significant_windows(self.interp, u)
+        for j, s in enumerate(self.stimuli):
+            strong = s in sig
+            lw = 2.0 if strong else 0.9
+            self.lines[j].set(ydata=m[j], linewidth=lw, alpha=1 if strong else 0.5, zorder=3 if strong else 2)
+            if self.sem:
+                if self.bands[j] is not None:
+                    self.bands[j].remove()
+                self.bands[j] = self.ax.fill_between(self.times, m[j] - e[j], m[j] + e[j], color=self.colors[s], lw=0,
+                                                     alpha=0.25 if strong else 0.08, zorder=1)
+            tag = "  *" + ", ".join(f"{w} d={v:+.2f}" for w, v in sig[s]) if strong else ""
+            self.legend.get_texts()[j].set(text=safe_text(s) + tag, fontweight="bold" if strong else "normal")
+            self.legend.legend_handles[j].set(linewidth=lw, alpha=1 if strong else 0.6)
+        pre = m[:, (self.times >= -10) & (self.times < 0)]
+        base = float(np.nanmean(pre)) if np.isfinite(pre).any() else 0.0
+        self.baseline.set_ydata([base, base])
+        self.ax.set_ylim(*_psth_ylim(np.concatenate([m - e, m + e]) if self.sem else m, base))
+        self.ax.set_title(safe_text(self.interp.units.unit_name.iloc[u]), loc="left", fontsize=10)
+        return self.figure
+
+
+def _psth_ylim(values, base: float) -> tuple[float, float]:
+    "Limits around the values and the baseline (5% margins), with 12% more on top for the window bars."
+    v = np.append(np.asarray(values, float).ravel(), base)
+    v = v[np.isfinite(v)]
+    lo, hi = float(v.min()), float(v.max())
+    span = hi - lo if hi > lo else 1.0
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+    return lo, hi + 0.12 * (hi - lo)
+
+
 def plot_psth(
     interp,  # an `Interpretation`
     unit,  # number or name
@@ -351,34 +470,7 @@ def plot_psth(
 ) -> Figure:
     "Mean +/- s.e.m. response to each stimulus vs time from onset; significant stimuli thick and starred."
     u = unit_index(interp, unit)
-    d = psth_data(interp, u, stimuli)
-    colors, sig = stimulus_colors(_interp_stimuli(interp)), significant_windows(interp, u)
-    fig, ax = _axes(ax, 6.5, 3.4)
-    _mark_windows(ax, window_spans(interp))
-    handles = []
-    for s, g in d.groupby("stimulus", sort=False):
-        strong = s in sig
-        line, = ax.plot(g.time, g["mean"], color=colors[s], lw=2.0 if strong else 0.9, alpha=1 if strong else 0.5,
-                        label=s, zorder=3 if strong else 2)
-        if sem:
-            ax.fill_between(g.time, g["mean"] - g["sem"], g["mean"] + g["sem"], color=colors[s], lw=0,
-                            alpha=0.25 if strong else 0.08, zorder=1)
-        tag = "  *" + ", ".join(f"{w} d={v:+.2f}" for w, v in sig[s]) if strong else ""
-        handles.append(Line2D([], [], color=colors[s], lw=2.0 if strong else 0.9, alpha=1 if strong else 0.6,
-                              label=safe_text(s) + tag))
-    ax.axhline(np.nanmean(d["mean"][(d.time >= -10) & (d.time < 0)]) if len(d) else 0, color="0.6", lw=0.5,
-               label="_baseline", zorder=0)
-    ax.set_xlim(d.time.min(), d.time.max())
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi + 0.12 * (hi - lo))  # room for the window bars
-    ax.set_xlabel("time from onset (s)")
-    ax.set_ylabel("activation (mean ± s.e.m.)")
-    ax.set_title(safe_text(interp.units.unit_name.iloc[u]), loc="left", fontsize=10)
-    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
-                    handlelength=1.2)
-    for text in leg.get_texts():
-        text.set_fontweight("bold" if "*" in text.get_text() else "normal")
-    return fig
+    return PsthView(interp, stimuli, ax, sem).show(u)
 
 # %% ../nbs/12_plots.ipynb #1ebcc960
 def top_units(interp, n: int = 8, stimulus=None, window=None) -> list:
@@ -695,7 +787,8 @@ def window_data(
     b = min(rec.n_frames, onset + int(round(context_s[1] * rec.fps)))
     frames = np.arange(a, b)
     times = rec.times[frames] - rec.times[onset]
-    spans = window_spans(interp)
+    windows = window_spans(interp)
+    spans = dict(windows)
     base, resp = spans.pop("baseline"), (0.0, max(e for _, e in spans.values()))
     Z, M, _ = prepare_inputs(model, rec)
     Zw = np.where(M[frames], Z[frames], np.nan).astype(np.float64)
@@ -719,22 +812,26 @@ def window_data(
     recon = np.asarray(model.decode_z(Aw), np.float64)[:, pick]
     return {
         "key": rec.key, "recording": r, "stimulus": stimulus, "repeat": int(repeat), "onset": onset, "offset": offset,
-        "fps": rec.fps, "frames": frames, "times": times, "windows": window_spans(interp),
+        "fps": rec.fps, "frames": frames, "times": times, "windows": windows,
         "presentations": presentations(rec, rec.times[a], rec.times[b - 1] + 1 / rec.fps).assign(
             start=lambda d: d.start - rec.times[onset], end=lambda d: d.end - rec.times[onset]),
         "neurons": [model.neurons[i] for i in pick], "neuron_z": Zw[:, pick].T, "neuron_change": _change(Zw[:, pick], times, base, resp),
-        "recon": recon.T, "recon_r": np.array([_nan_corr(Zw[:, j], recon[:, k]) for k, j in enumerate(pick)]),
+        "recon": recon.T, "recon_r": _nan_corr(Zw[:, pick], recon),
         "units": [int(u) for u in upick], "unit_names": [interp.units.unit_name.iloc[u] for u in upick],
         "unit_acts": Aw[:, upick].T, "unit_scale": scale[upick], "unit_change": uchange[upick],
     }
 
 
-def _nan_corr(x, y) -> float:
-    "Pearson r over the frames where both are finite (NaN if fewer than 3 or constant)."
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
-        return np.nan
-    return float(np.corrcoef(x[ok], y[ok])[0, 1])
+def _nan_corr(X, Y) -> np.ndarray:
+    "Pearson r of each column of X with the same column of Y, over the rows where both are finite (NaN if fewer than 3 or constant)."
+    ok = np.isfinite(X) & np.isfinite(Y)
+    n = ok.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = np.where(ok, X - np.where(ok, X, 0).sum(0) / n, 0)
+        dy = np.where(ok, Y - np.where(ok, Y, 0).sum(0) / n, 0)
+        sxx, syy = (dx * dx).sum(0), (dy * dy).sum(0)
+        r = (dx * dy).sum(0) / np.sqrt(sxx * syy)
+    return np.where((n >= 3) & (sxx > 0) & (syy > 0), r, np.nan)
 
 # %% ../nbs/12_plots.ipynb #affce70e
 def _outline(ax, pres):
@@ -744,23 +841,110 @@ def _outline(ax, pres):
             ax.axvline(x, color="white", lw=0.9, ls="--", alpha=0.9)
 
 
-def _trace_panel(ax, wd, trace_neurons, colors):
-    "Actual (solid) and reconstructed (dashed) standardised traces, stacked with a fixed offset."
-    t, step = wd["times"], 4.0
-    _shade(ax, wd["presentations"], colors)
-    for k, name in enumerate(trace_neurons):
-        j = wd["neurons"].index(name)
-        col = matplotlib.colormaps["tab10"](k % 10)
-        ax.plot(t, wd["neuron_z"][j] - k * step, color=col, lw=1.0)
-        ax.plot(t, wd["recon"][j] - k * step, color=col, lw=1.3, ls="--")
-        r = wd["recon_r"][j]
-        ax.text(1.005, 1 - (k + 0.5) / max(len(trace_neurons), 1), safe_text(f"{name}\nr={r:.2f}"), color=col,
-                transform=ax.transAxes, fontsize=7.5, va="center")
-    ax.set_yticks([])
-    ax.set_ylabel("z (offset)")
-    ax.legend(handles=[Line2D([], [], color="0.2", lw=1, label="actual"),
-                       Line2D([], [], color="0.2", lw=1.3, ls="--", label="reconstruction")],
-              loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=7, frameon=False, borderaxespad=0.1)
+def _unit_heat(wd) -> tuple:
+    "Unit activations scaled by their standard deviation, and the colour map and range to show them."
+    A = wd["unit_acts"] / np.maximum(wd["unit_scale"], 1e-9)[:, None]
+    v = max(float(np.nanpercentile(np.abs(A), 99)) if A.size else 1.0, 1.0)
+    return (A, "RdBu_r", -v, v) if (A < 0).any() else (A, "magma", 0.0, v)
+
+
+def _row_texts(ax, n: int) -> list:
+    "n empty row names left of a heatmap: plain texts, which draw again at a fraction of the cost of tick labels."
+    size = 7 if n > 25 else 8
+    return [ax.text(-0.006, i, "", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=size)
+            for i in range(n)]
+
+
+class WindowView:
+    "`plot_window`'s figure, redrawn in place while windows keep the same numbers of rows, frames and traces."
+
+    TRACE_STEP = 4.0  # vertical offset between stacked traces (standard deviations)
+
+    def __init__(self, interp):
+        self.interp, self.colors, self.shape, self.figure = interp, stimulus_colors(_interp_stimuli(interp)), None, None
+
+    def show(self, wd: dict, trace_neurons=None) -> Figure:
+        "Draw a `window_data` result, with actual vs reconstructed traces of `trace_neurons` (default: the first three)."
+        trace_neurons = list(wd["neurons"][:3] if trace_neurons is None else trace_neurons)
+        rows = _pick(wd["neurons"], trace_neurons, "neurons", "the window data")
+        shape = (len(wd["neurons"]), len(wd["units"]), len(wd["times"]), len(trace_neurons))
+        if shape != self.shape:
+            self._build(*shape)
+        self._fill(wd, trace_neurons, rows)
+        return self.figure
+
+    def _build(self, n: int, u: int, frames: int, k: int):
+        "A new figure for n neurons, u units, `frames` frames and k traces, with placeholders for the data."
+        hn, hu, ht = max(n, 8) * 0.135, max(u, 8) * 0.135, 1.9  # inches (8 rows at least, for the colour bars)
+        W, H = 11.0, 0.55 + ht + 0.35 + hu + 0.12 + hn + 0.75
+        fig = self.figure = new_figure(W, H, layout=None)  # a fixed layout: redraws in a fraction of the time
+        left, width = 0.95, W - 0.95 - 1.55
+        self.ax_t = add_axes_inches(fig, left, 0.55, width, ht)
+        # not sharing x: shared axes measure each other's tick labels on every draw
+        self.ax_u = add_axes_inches(fig, left, 0.55 + ht + 0.35, width, hu)
+        self.ax_n = add_axes_inches(fig, left, 0.55 + ht + 0.35 + hu + 0.12, width, hn)
+        cbar = lambda h, b: add_axes_inches(fig, left + width + 0.12, b, 0.12, h)
+        self.im_n = _heatmap(self.ax_n, np.full((n, frames), np.nan), 0, 1, None, label="z (model input)",
+                             cax=cbar(hn, H - 0.75 - hn))
+        self.im_u = _heatmap(self.ax_u, np.full((u, frames), np.nan), 0, 1, None, cmap="magma", vmin=0, vmax=1,
+                             label="activation / sd", cax=cbar(hu, 0.55 + ht + 0.35))
+        self.neuron_labels, self.unit_labels = _row_texts(self.ax_n, n), _row_texts(self.ax_u, u)
+        for ax in (self.ax_n, self.ax_u):
+            ax.tick_params(labelbottom=False)
+        self.strip = _strip_axes(self.ax_n)
+        empty, self.traces, self.trace_labels = np.full(frames, np.nan), [], []
+        for j in range(k):
+            col = matplotlib.colormaps["tab10"](j % 10)
+            self.traces.append((self.ax_t.plot(empty, empty, color=col, lw=1.0)[0],
+                                self.ax_t.plot(empty, empty, color=col, lw=1.3, ls="--")[0]))
+            self.trace_labels.append(self.ax_t.text(1.005, 1 - (j + 0.5) / max(k, 1), "", color=col, fontsize=7.5,
+                                                    transform=self.ax_t.transAxes, va="center"))
+        self.ax_t.set_yticks([])
+        self.ax_t.set_ylabel("z (offset)")
+        self.ax_t.legend(handles=[Line2D([], [], color="0.2", lw=1, label="actual"),
+                                  Line2D([], [], color="0.2", lw=1.3, ls="--", label="reconstruction")],
+                         loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=7, frameon=False, borderaxespad=0.1)
+        self.title = fig.text(0.1 / W, 1 - 0.1 / H, "", ha="left", va="top", fontsize=10)
+        self.shape, self.per_window = (n, u, frames, k), []
+
+    def _fill(self, wd: dict, trace_neurons: list, rows: list):
+        "Put one window's data into the figure; the presentation marks of the previous window are removed."
+        for artist in self.per_window:
+            artist.remove()
+        t, pres = wd["times"], wd["presentations"]
+        x0, x1 = t[0], t[-1] + 1 / wd["fps"]
+        n, u = len(wd["neurons"]), len(wd["units"])
+        for ax in (self.ax_t, self.ax_u, self.ax_n):
+            ax.set_xlim(x0, x1)
+        self.im_n.set_data(np.ma.masked_invalid(wd["neuron_z"]))
+        self.im_n.set_extent((x0, x1, n - 0.5, -0.5))
+        A, cmap, lo, hi = _unit_heat(wd)
+        self.im_u.set_data(np.ma.masked_invalid(A))
+        self.im_u.set_extent((x0, x1, u - 0.5, -0.5))
+        self.im_u.set_cmap(_cmap(cmap))
+        self.im_u.set_clim(lo, hi)
+        for texts, names in ((self.neuron_labels, wd["neurons"]), (self.unit_labels, wd["unit_names"])):
+            for text, name in zip(texts, names):
+                text.set_text(safe_text(name))
+        self.per_window = (_added(self.ax_n, lambda: _outline(self.ax_n, pres)) +
+                           _added(self.ax_u, lambda: _outline(self.ax_u, pres)) +
+                           _added(self.strip, lambda: _strip_blocks(self.strip, pres, self.colors, True)) +
+                           _added(self.ax_t, lambda: _shade(self.ax_t, pres, self.colors)))
+        shown = []
+        for j, (name, i) in enumerate(zip(trace_neurons, rows)):
+            actual, recon = self.traces[j]
+            actual.set_data(t, wd["neuron_z"][i] - j * self.TRACE_STEP)
+            recon.set_data(t, wd["recon"][i] - j * self.TRACE_STEP)
+            self.trace_labels[j].set_text(safe_text(f"{name}\nr={wd['recon_r'][i]:.2f}"))
+            shown += [actual.get_ydata(), recon.get_ydata()]
+        v = np.concatenate(shown) if shown else np.array([])
+        v = v[np.isfinite(v)]
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (-1.0, 1.0)
+        pad = 0.05 * (hi - lo if hi > lo else 1.0)
+        self.ax_t.set_ylim(lo - pad, hi + pad)
+        self.ax_t.set_xlabel(safe_text(f"time from the onset of {wd['stimulus']} (s)"))
+        self.title.set_text(safe_text(f"{wd['key']}: {wd['stimulus']}, repeat {wd['repeat']} "
+                                      f"(onset at {wd['onset'] / wd['fps']:.0f} s); {n} neurons, {u} units"))
 
 
 def plot_window(
@@ -777,33 +961,4 @@ def plot_window(
 ) -> Figure:
     "Named neurons, most changed SAE units, and actual vs reconstructed traces around one presentation."
     wd = data or window_data(interp, recording, stimulus, repeat, context_s, neurons, max_neurons, max_units=max_units)
-    trace_neurons = list(wd["neurons"][:3] if trace_neurons is None else trace_neurons)
-    _pick(wd["neurons"], trace_neurons, "neurons", "the window data")
-    colors = stimulus_colors(_interp_stimuli(interp))
-    n, u = len(wd["neurons"]), len(wd["units"])
-    hn, hu, ht = max(n, 8) * 0.135, max(u, 8) * 0.135, 1.9  # inches (8 rows at least, for the colour bars)
-    W, H = 11.0, 0.55 + ht + 0.35 + hu + 0.12 + hn + 0.75
-    fig = new_figure(W, H, layout=None)  # a fixed layout: redraws in a fraction of the time
-    left, width = 0.95, W - 0.95 - 1.55
-    ax_t = add_axes_inches(fig, left, 0.55, width, ht)
-    ax_u = add_axes_inches(fig, left, 0.55 + ht + 0.35, width, hu, sharex=ax_t)
-    ax_n = add_axes_inches(fig, left, 0.55 + ht + 0.35 + hu + 0.12, width, hn, sharex=ax_t)
-    cbar = lambda ax, h, b: add_axes_inches(fig, left + width + 0.12, b, 0.12, h)
-    x0, x1 = wd["times"][0], wd["times"][-1] + 1 / wd["fps"]
-    _heatmap(ax_n, wd["neuron_z"], x0, x1, wd["neurons"], label="z (model input)", cax=cbar(ax_n, hn, H - 0.75 - hn))
-    A = wd["unit_acts"] / np.maximum(wd["unit_scale"], 1e-9)[:, None]
-    v = max(float(np.nanpercentile(np.abs(A), 99)) if A.size else 1.0, 1.0)
-    diverging = (A < 0).any()
-    _heatmap(ax_u, A, x0, x1, wd["unit_names"], cmap="RdBu_r" if diverging else "magma", vmin=-v if diverging else 0,
-             vmax=v, label="activation / sd", cax=cbar(ax_u, hu, 0.55 + ht + 0.35))
-    for ax in (ax_n, ax_u):
-        _outline(ax, wd["presentations"])
-        ax.tick_params(labelbottom=False)
-    _strip(ax_n, wd["presentations"], colors, text=True)
-    _trace_panel(ax_t, wd, trace_neurons, colors)
-    ax_t.set_xlim(x0, x1)
-    ax_t.set_xlabel(safe_text(f"time from the onset of {wd['stimulus']} (s)"))
-    fig.text(0.1 / W, 1 - 0.1 / H, safe_text(f"{wd['key']}: {wd['stimulus']}, repeat {wd['repeat']} "
-                                             f"(onset at {wd['onset'] / wd['fps']:.0f} s); {n} neurons, {u} units"),
-             ha="left", va="top", fontsize=10)
-    return fig
+    return WindowView(interp).show(wd, trace_neurons)

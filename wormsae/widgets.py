@@ -17,13 +17,14 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from .plots import add_axes_inches, card_title, figure_png, find_presentation, new_figure, plot_activation
-from .plots import plot_psth, plot_window, recording_index, top_weights, unit_index, window_data
+from .plots import ActivationView, PsthView, WindowView, add_axes_inches, behaviour_channel, card_title
+from .plots import figure_png, find_presentation, new_figure, recording_index, top_weights, unit_index, window_data
 
 # %% auto #0
 __all__ = ['POSTPONE_GC', 'PREFETCH', 'PREFETCH_DELAY_S', 'unit_ranking', 'top_neuron_names', 'units_with_neuron', 'unit_options',
-           'unit_tests', 'unit_card_html', 'weights_html', 'psth_figure', 'activation_figure', 'recording_message',
-           'window_repeats', 'window_message', 'window_caption', 'UnitExplorer', 'WindowExplorer']
+           'unit_tests', 'unit_card_html', 'weights_html', 'psth_view', 'activation_view', 'psth_figure',
+           'activation_figure', 'recording_message', 'window_repeats', 'window_message', 'window_caption',
+           'UnitExplorer', 'WindowExplorer']
 
 # %% ../nbs/14_widgets.ipynb #b7ede904
 def unit_ranking(interp, stimulus: str | None = None) -> pd.DataFrame:
@@ -152,18 +153,28 @@ def weights_html(interp, unit, n: int = 8) -> str:
     return f"<div style='display:flex;gap:18px'>{''.join(parts)}</div>"
 
 # %% ../nbs/14_widgets.ipynb #7f16b881
-def psth_figure(interp, unit, width: float = 7.6, height: float = 3.0):
-    "`plot_psth` in a fixed layout sized for the explorer (legend on the right)."
+def psth_view(interp, width: float = 7.6, height: float = 3.0) -> PsthView:
+    "A `PsthView` in a fixed layout sized for the explorer (legend on the right)."
     fig = new_figure(width, height, layout=None)
-    plot_psth(interp, unit, ax=add_axes_inches(fig, 0.75, 0.5, width - 0.75 - 2.6, height - 0.5 - 0.3))
-    return fig
+    return PsthView(interp, ax=add_axes_inches(fig, 0.75, 0.5, width - 0.75 - 2.6, height - 0.5 - 0.3))
+
+
+def activation_view(interp, recording, behaviour: str | None, width: float = 11.0, height: float = 2.5) -> ActivationView:
+    "An `ActivationView` of one animal in a fixed layout sized for the explorer (legend on the right)."
+    fig = new_figure(width, height, layout=None)
+    return ActivationView(interp, recording, behaviour,
+                          ax=add_axes_inches(fig, 0.75, 0.5, width - 0.75 - 1.6, height - 0.5 - 0.3))
+
+
+def psth_figure(interp, unit, width: float = 7.6, height: float = 3.0):
+    "A unit's PSTH as the explorer shows it."
+    return psth_view(interp, width, height).show(unit)
 
 
 def activation_figure(interp, unit, recording, width: float = 11.0, height: float = 2.5):
-    "`plot_activation` in a fixed layout sized for the explorer (legend on the right)."
-    fig = new_figure(width, height, layout=None)
-    plot_activation(interp, unit, recording, ax=add_axes_inches(fig, 0.75, 0.5, width - 0.75 - 1.6, height - 0.5 - 0.3))
-    return fig
+    "A unit's activation in one animal as the explorer shows it."
+    u, r = unit_index(interp, unit), recording_index(interp, recording)
+    return activation_view(interp, r, behaviour_channel(interp, u, r), width, height).show(u)
 
 # %% ../nbs/14_widgets.ipynb #3caac648
 def recording_message(interp, recording) -> str | None:
@@ -275,7 +286,8 @@ class _Explorer:
             self._busy = busy
 
     def _png(self, key, make_figure) -> bytes:
-        return self._images.get(key, lambda: figure_png(make_figure(), dpi=self.dpi))
+        # zlib level 1: PNGs about 5% bigger, written about three times faster
+        return self._images.get(key, lambda: figure_png(make_figure(), dpi=self.dpi, compress=1))
 
     def _prefetch(self, jobs):
         "Queue (key, make_figure) jobs, replacing older ones; they run one per idle moment of the kernel's event loop."
@@ -332,7 +344,7 @@ class UnitExplorer(_Explorer):
     ):
         self.interp, self.n_neurons, self.n_match = interp, n_neurons, n_match
         self.unit, self.recording = None, recording_index(interp, recording)
-        self.shown, self.timings, self._images = {"messages": []}, {}, _LRU()
+        self.shown, self.timings, self._images, self._views = {"messages": []}, {}, _LRU(), _LRU(8)
         stimuli = list(interp.psth["stimuli"])
         self.stimulus_filter = W.Dropdown(options=[("all stimuli", "")] + [(s, s) for s in stimuli], value="",
                                           description="stimulus")
@@ -441,7 +453,7 @@ class UnitExplorer(_Explorer):
         self.weights.value = weights_html(self.interp, u, self.n_neurons)
         t1 = time.perf_counter()
         has_psth = len(self.interp.psth["stimuli"]) > 0
-        self._show_image(self.psth_image, self._png(("psth", u), lambda: psth_figure(self.interp, u)) if has_psth else None)
+        self._show_image(self.psth_image, self._png(("psth", u), lambda: self._psth(u)) if has_psth else None)
         t2 = time.perf_counter()
         self._draw_activation()
         c = self.interp.units.loc[u]
@@ -461,15 +473,24 @@ class UnitExplorer(_Explorer):
         r, jobs = self.recording, []
         for v in near:
             if len(self.interp.psth["stimuli"]):
-                jobs.append((("psth", v), lambda v=v: psth_figure(self.interp, v)))
+                jobs.append((("psth", v), lambda v=v: self._psth(v)))
             if self.interp.activations is not None:
-                jobs.append((("activation", v, r), lambda v=v: activation_figure(self.interp, v, r)))
+                jobs.append((("activation", v, r), lambda v=v: self._activation(v, r)))
         return jobs
+
+    def _psth(self, u: int):
+        "The PSTH figure, redrawn in place for unit `u`."
+        return self._views.get("psth", lambda: psth_view(self.interp)).show(u)
+
+    def _activation(self, u: int, r: int):
+        "The activation figure of animal `r` (one per behaviour channel shown), redrawn in place for unit `u`."
+        channel = behaviour_channel(self.interp, u, r)
+        return self._views.get(("activation", r, channel), lambda: activation_view(self.interp, r, channel)).show(u)
 
     def _draw_activation(self):
         t0 = time.perf_counter()
         u, r = self.unit, self.recording
-        png = self._png(("activation", u, r), lambda: activation_figure(self.interp, u, r)) \
+        png = self._png(("activation", u, r), lambda: self._activation(u, r)) \
             if self.interp.activations is not None else None
         self._show_image(self.activation_image, png)
         self.shown["recording"] = self.interp.collection.keys[r]
@@ -509,6 +530,7 @@ class WindowExplorer(_Explorer):
     ):
         self.interp, self.neurons, self.max_neurons, self.max_units = interp, neurons, max_neurons, max_units
         self.shown, self.timings, self._images, self._data = {"messages": []}, {}, _LRU(), _LRU(32)
+        self._view = WindowView(interp)  # one figure, redrawn in place
         self.recording = recording_index(interp, recording)
         self.stimuli = list(interp.psth["stimuli"])
         self.stimulus = stimulus if stimulus is not None else self._first_stimulus(self.recording)
@@ -626,8 +648,7 @@ class WindowExplorer(_Explorer):
             wd = self._data.get(wkey, lambda: window_data(self.interp, recording, stimulus, repeat, self.context_s,
                                                           self.neurons, self.max_neurons, max_units=self.max_units))
             traces = [n for n in wanted if n in wd["neurons"]] or wd["neurons"][:3]
-            return wd, traces, lambda: plot_window(self.interp, recording, stimulus, repeat, data=wd,
-                                                   trace_neurons=traces)
+            return wd, traces, lambda: self._view.show(wd, traces)
         return wkey + (wanted,), prepare
 
     def _neighbour_jobs(self) -> list:
