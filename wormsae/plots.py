@@ -444,9 +444,10 @@ class PsthView:
             self.legend.get_texts()[j].set(text=safe_text(s) + tag, fontweight="bold" if strong else "normal")
             self.legend.legend_handles[j].set(linewidth=lw, alpha=1 if strong else 0.6)
         pre = m[:, (self.times >= -10) & (self.times < 0)]
-        base = float(np.nanmean(pre)) if np.isfinite(pre).any() else 0.0
+        base = float(np.nanmean(pre)) if np.isfinite(pre).any() else np.nan  # NaN: no baseline line
         self.baseline.set_ydata([base, base])
-        self.ax.set_ylim(*_psth_ylim(np.concatenate([m - e, m + e]) if self.sem else m, base))
+        # the mean counts too: the s.e.m. is NaN where a stimulus was presented once
+        self.ax.set_ylim(*_psth_ylim(np.concatenate([m, m - e, m + e]) if self.sem else m, base))
         self.ax.set_title(safe_text(self.interp.units.unit_name.iloc[u]), loc="left", fontsize=10)
         return self.figure
 
@@ -455,7 +456,7 @@ def _psth_ylim(values, base: float) -> tuple[float, float]:
     "Limits around the values and the baseline (5% margins), with 12% more on top for the window bars."
     v = np.append(np.asarray(values, float).ravel(), base)
     v = v[np.isfinite(v)]
-    lo, hi = float(v.min()), float(v.max())
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
     span = hi - lo if hi > lo else 1.0
     lo, hi = lo - 0.05 * span, hi + 0.05 * span
     return lo, hi + 0.12 * (hi - lo)
@@ -856,7 +857,7 @@ def _row_texts(ax, n: int) -> list:
 
 
 class WindowView:
-    "`plot_window`'s figure, redrawn in place while windows keep the same numbers of rows, frames and traces."
+    "`plot_window`'s figure, redrawn in place while windows keep the same numbers of rows and traces."
 
     TRACE_STEP = 4.0  # vertical offset between stacked traces (standard deviations)
 
@@ -867,14 +868,14 @@ class WindowView:
         "Draw a `window_data` result, with actual vs reconstructed traces of `trace_neurons` (default: the first three)."
         trace_neurons = list(wd["neurons"][:3] if trace_neurons is None else trace_neurons)
         rows = _pick(wd["neurons"], trace_neurons, "neurons", "the window data")
-        shape = (len(wd["neurons"]), len(wd["units"]), len(wd["times"]), len(trace_neurons))
+        shape = (len(wd["neurons"]), len(wd["units"]), len(trace_neurons))  # the frames may vary: images take any width
         if shape != self.shape:
-            self._build(*shape)
+            self._build(*shape, frames=len(wd["times"]))
         self._fill(wd, trace_neurons, rows)
         return self.figure
 
-    def _build(self, n: int, u: int, frames: int, k: int):
-        "A new figure for n neurons, u units, `frames` frames and k traces, with placeholders for the data."
+    def _build(self, n: int, u: int, k: int, frames: int):
+        "A new figure for n neurons, u units and k traces, with placeholders for the data."
         hn, hu, ht = max(n, 8) * 0.135, max(u, 8) * 0.135, 1.9  # inches (8 rows at least, for the colour bars)
         W, H = 11.0, 0.55 + ht + 0.35 + hu + 0.12 + hn + 0.75
         fig = self.figure = new_figure(W, H, layout=None)  # a fixed layout: redraws in a fraction of the time
@@ -905,12 +906,13 @@ class WindowView:
                                   Line2D([], [], color="0.2", lw=1.3, ls="--", label="reconstruction")],
                          loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=7, frameon=False, borderaxespad=0.1)
         self.title = fig.text(0.1 / W, 1 - 0.1 / H, "", ha="left", va="top", fontsize=10)
-        self.shape, self.per_window = (n, u, frames, k), []
+        self.shape, self.per_window = (n, u, k), []
 
     def _fill(self, wd: dict, trace_neurons: list, rows: list):
         "Put one window's data into the figure; the presentation marks of the previous window are removed."
         for artist in self.per_window:
             artist.remove()
+        self.per_window = []  # already gone, even if drawing this window fails
         t, pres = wd["times"], wd["presentations"]
         x0, x1 = t[0], t[-1] + 1 / wd["fps"]
         n, u = len(wd["neurons"]), len(wd["units"])

@@ -624,6 +624,7 @@ class WindowExplorer(_Explorer):
             self._show_image(self.image, None)
             self._set_messages([msg])
             self.timings["window"] = time.perf_counter() - t0
+            self._prefetch([])  # nothing near an empty choice; drop what was queued for the last window
             return
         key, prepare = self._window(self.recording, self.stimulus, self.repeat)
         wd, traces, make = prepare()
@@ -642,10 +643,11 @@ class WindowExplorer(_Explorer):
 
     def _window(self, recording, stimulus, repeat):
         "A window's image cache key, and a function preparing (data, trace neurons, figure maker) on demand."
-        wkey, wanted = (recording, stimulus, repeat, self.context_s), tuple(self._traces_wanted or ())
+        context = self.context_s  # as it is now: a queued job must draw what its key says
+        wkey, wanted = (recording, stimulus, repeat, context), tuple(self._traces_wanted or ())
 
         def prepare():
-            wd = self._data.get(wkey, lambda: window_data(self.interp, recording, stimulus, repeat, self.context_s,
+            wd = self._data.get(wkey, lambda: window_data(self.interp, recording, stimulus, repeat, context,
                                                           self.neurons, self.max_neurons, max_units=self.max_units))
             traces = [n for n in wanted if n in wd["neurons"]] or wd["neurons"][:3]
             return wd, traces, lambda: self._view.show(wd, traces)
