@@ -108,3 +108,14 @@ def test_console_script_help_names_every_command():
         assert command in out
     train_help = subprocess.run(["wormsae", "train", "--help"], capture_output=True, text=True)
     assert train_help.returncode == 0 and "--k" in train_help.stdout and "--out" in train_help.stdout
+
+
+def test_train_help_states_the_library_defaults():
+    "`--help` stays light (no torch), so its defaults are written out; they must be the library's."
+    import argparse
+    from wormsae.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in sub.choices["train"]._actions}
+    for dest, value in (("k", ws.SAEConfig.k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
+                        ("lr", ws.TrainConfig.lr)):
+        assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])

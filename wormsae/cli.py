@@ -12,6 +12,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from .files import atomic_write  # light: the heavy modules are imported when a command runs
+
 # %% auto #0
 __all__ = ['run_demo', 'run_train', 'run_interp', 'run_info', 'run_check', 'build_parser', 'main']
 
@@ -110,7 +112,6 @@ def _write_outputs(out: Path, res, interp, extra: dict, comparison=None):
     _write_training(out, res, extra)
     interp.save(out / "interpretation")
     if comparison is not None:
-        from wormsae.files import atomic_write
         with atomic_write(out / "interpretation_comparison.csv") as f:
             comparison.to_csv(f, index=False)
     interp.report(out / "report.html", train_result=res, comparison=comparison)
@@ -118,7 +119,6 @@ def _write_outputs(out: Path, res, interp, extra: dict, comparison=None):
 
 def _write_training(out: Path, res, extra: dict | None = None):
     "The model folder, metrics.json and training_history.csv into `out`, each written atomically."
-    from wormsae.files import atomic_write
     res.sae.save(out / "model")
     with atomic_write(out / "training_history.csv") as f:
         res.history.to_csv(f, index=False)

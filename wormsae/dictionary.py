@@ -11,7 +11,7 @@ import pandas as pd
 from .data import Collection, NormStats, Recording
 
 # %% auto #0
-__all__ = ['as_collection', 'prepare_inputs', 'unit_activations', 'NeuronBasis', 'fit_norm', 'PCA']
+__all__ = ['as_collection', 'prepare_inputs', 'unit_activations', 'NeuronBasis', 'fit_norm', 'fit_inputs', 'PCA']
 
 # %% ../nbs/07_dictionary.ipynb #0129a5ad
 def as_collection(data) -> Collection:
@@ -67,10 +67,22 @@ class NeuronBasis:
 
 def fit_norm(data, per_recording: bool = False, neurons=None) -> NormStats:
     "Per-neuron standardisation fitted on (training) data."
+    return _fit_stacked(data, per_recording, neurons)[0]
+
+
+def fit_inputs(data, per_recording: bool = False) -> tuple[NormStats, np.ndarray, np.ndarray]:
+    "`fit_norm` on the data, and the data standardised by it (Z, mask) from the same stacking (what training needs)."
+    norm, X, M, groups = _fit_stacked(data, per_recording)
+    return norm, norm.transform(X, M, groups=groups), M
+
+
+def _fit_stacked(data, per_recording, neurons=None):
+    "NormStats fitted on the stacked data, and the stacking (X, mask, recording of each frame)."
     col = as_collection(data)
     neurons = col.neurons if neurons is None else list(neurons)
     X, M, index = col.stack(neurons=neurons)
-    return NormStats.fit(X, M, groups=index["recording"].to_numpy(), neurons=neurons, per_recording=per_recording)
+    groups = index["recording"].to_numpy()
+    return NormStats.fit(X, M, groups=groups, neurons=neurons, per_recording=per_recording), X, M, groups
 
 # %% ../nbs/07_dictionary.ipynb #c3505838
 class PCA:

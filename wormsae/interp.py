@@ -19,14 +19,16 @@ from .dictionary import as_collection, unit_activations
 from .progress import progress_bar
 
 # %% auto #0
-__all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'window_table', 'cohens_d', 'tail_pvalue', 'auroc', 'bh_qvalues',
-           'peri_stimulus', 'response_features', 'behaviour_correlations', 'simulation_scores', 'Interpretation',
-           'interpret', 'unit_cards', 'explain', 'seed_table', 'summary_text', 'compare_selectivity',
-           'save_interpretation']
+__all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'MIN_EXCEED', 'MIN_SELECTIVITY_INDEX', 'window_table', 'cohens_d',
+           'tail_pvalue', 'auroc', 'bh_qvalues', 'peri_stimulus', 'response_features', 'behaviour_correlations',
+           'simulation_scores', 'Interpretation', 'interpret', 'unit_cards', 'explain', 'seed_table', 'summary_text',
+           'compare_selectivity', 'save_interpretation']
 
 # %% ../nbs/11_interp.ipynb #db760ab6
 DEFAULT_WINDOWS = {"presentation": None, "late": (15.0, 30.0)}
 DEFAULT_BASELINE = (-10.0, 0.0)
+MIN_EXCEED = 10  # null samples at least as extreme as the observed value for an empirical p (else: the tail fit)
+MIN_SELECTIVITY_INDEX = 1 / 3  # a significant response is at least (1 + 1/3) / (1 - 1/3) = 2x the median of the others
 
 
 def window_table(collection: Collection, windows: dict = DEFAULT_WINDOWS, baseline=DEFAULT_BASELINE) -> pd.DataFrame:
@@ -175,7 +177,7 @@ def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=50, progre
     return np.concatenate(samples)
 
 # %% ../nbs/11_interp.ipynb #88da1d86
-def tail_pvalue(null, observed, min_exceed: int = 10, tail_fraction: float = 0.1):
+def tail_pvalue(null, observed, min_exceed: int = MIN_EXCEED, tail_fraction: float = 0.1):
     """Two-sided p of `observed` (any shape) against `null` samples (samples, same shape), centred on the null mean.
     Returns (p, p_empirical, null_mean, null_sd); p is empirical where >= `min_exceed` null values reach the
     observed one, else the larger of a Pareto-tail and a normal estimate."""
@@ -590,7 +592,7 @@ def _selectivity_frame(table, tests, names, alpha):
     sign = np.sign(df.d)
     # comparisons with NaN (undefined with one stimulus or one animal) are written so that they do not veto
     df["significant"] = ((df.q_selective < alpha) & ~(sign * np.sign(df.d_specific) < 0)
-                         & ~(sign * df.selectivity_index < 1 / 3) & (df.animals_agree > 0.5)
+                         & ~(sign * df.selectivity_index < MIN_SELECTIVITY_INDEX) & (df.animals_agree > 0.5)
                          & ~(sign * df.loao_min_d <= 0))
     for c in ("n_on", "n_off", "n_animals"):
         df[c] = df[c].astype(int)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
-from .flavell import is_hdf5
+from .flavell import is_hdf5, placeholder_name
 
 # %% auto #0
 __all__ = ['NAME_COLUMNS', 'TABLE_ORDER', 'LABEL_COLUMNS', 'is_nwb', 'write_nwb', 'intervals_to_frames', 'read_nwb', 'nwb_series']
@@ -242,10 +242,10 @@ def _roi_names(s, source):
     names, seen, dups = [], {}, []
     for j, n in enumerate(raw):
         if n.startswith(PLACEHOLDER_PREFIX) or not n:  # placeholders are renumbered by column, never kept from the file
-            names.append(f"{PLACEHOLDER_PREFIX}{j:03d}")
+            names.append(placeholder_name(j))
         elif n in seen:
             dups.append({"label": n, "kept": seen[n], "dropped": [j]})
-            names.append(f"{PLACEHOLDER_PREFIX}{j:03d}")
+            names.append(placeholder_name(j))
         else:
             seen[n] = j
             names.append(n)

@@ -320,12 +320,18 @@ class ActivationView:
         return self.figure
 
 
+def _padded_limits(values, empty=(0.0, 1.0)) -> tuple[float, float]:
+    "Limits around the finite values with 5% margins (matplotlib's default look), `empty` when there are none."
+    v = np.asarray(values, float).ravel()
+    v = v[np.isfinite(v)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else empty
+    pad = 0.05 * (hi - lo if hi > lo else 1.0)
+    return lo - pad, hi + pad
+
+
 def _activation_ylim(a) -> tuple[float, float]:
-    "Limits around a trace (5% margins) with 8% more below, for a behaviour band under the trace."
-    a = np.asarray(a)[np.isfinite(a)]
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
-    span = hi - lo if hi > lo else 1.0
-    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+    "Limits around a trace with 8% more below, for a behaviour band under the trace."
+    lo, hi = _padded_limits(a)
     return lo - 0.08 * (hi - lo), hi
 
 
@@ -453,12 +459,8 @@ class PsthView:
 
 
 def _psth_ylim(values, base: float) -> tuple[float, float]:
-    "Limits around the values and the baseline (5% margins), with 12% more on top for the window bars."
-    v = np.append(np.asarray(values, float).ravel(), base)
-    v = v[np.isfinite(v)]
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
-    span = hi - lo if hi > lo else 1.0
-    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+    "Limits around the values and the baseline, with 12% more on top for the window bars."
+    lo, hi = _padded_limits(np.append(np.asarray(values, float).ravel(), base))
     return lo, hi + 0.12 * (hi - lo)
 
 
@@ -939,11 +941,7 @@ class WindowView:
             recon.set_data(t, wd["recon"][i] - j * self.TRACE_STEP)
             self.trace_labels[j].set_text(safe_text(f"{name}\nr={wd['recon_r'][i]:.2f}"))
             shown += [actual.get_ydata(), recon.get_ydata()]
-        v = np.concatenate(shown) if shown else np.array([])
-        v = v[np.isfinite(v)]
-        lo, hi = (float(v.min()), float(v.max())) if v.size else (-1.0, 1.0)
-        pad = 0.05 * (hi - lo if hi > lo else 1.0)
-        self.ax_t.set_ylim(lo - pad, hi + pad)
+        self.ax_t.set_ylim(*_padded_limits(np.concatenate(shown) if shown else [], empty=(-1.0, 1.0)))
         self.ax_t.set_xlabel(safe_text(f"time from the onset of {wd['stimulus']} (s)"))
         self.title.set_text(safe_text(f"{wd['key']}: {wd['stimulus']}, repeat {wd['repeat']} "
                                       f"(onset at {wd['onset'] / wd['fps']:.0f} s); {n} neurons, {u} units"))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_write
+from .interp import MIN_EXCEED, MIN_SELECTIVITY_INDEX
 from .plots import (figure_png, plot_comparison, plot_psth_grid, plot_selectivity, plot_training,
                            plot_unit_card, top_units)
 
@@ -123,6 +124,7 @@ def methods_text(interp) -> str:
     U, S, W = len(interp.units), interp.selectivity.stimulus.nunique(), len(s["windows"])
     windows = "; ".join(_window_text(k, v) for k, v in s["windows"].items())
     b = s["baseline"]
+    si = MIN_SELECTIVITY_INDEX
     return (
         f"For every unit, stimulus and window, activations in onset-aligned windows [{windows}] were compared with a "
         f"baseline from {b[0]:g} to {b[1]:g} s relative to onset, pooling presentations and animals: Cohen's d "
@@ -131,13 +133,13 @@ def methods_text(interp) -> str:
         f"{s['min_shift_s']:g} s), which keep the autocorrelation and slow drifts of the signal. Stimulus "
         f"specificity compared each presentation's response (window mean minus baseline mean) to this stimulus "
         f"with the responses to all other stimuli, against {s['n_null']} shuffles of the stimulus labels among each "
-        f"animal's presentations. p-values are empirical where at least 10 null samples reach the observed value, "
+        f"animal's presentations. p-values are empirical where at least {MIN_EXCEED} null samples reach the observed value, "
         f"and otherwise extrapolated from a generalized Pareto fit to the null's tail (never below the normal "
         f"approximation). Benjamini-Hochberg q-values were computed over all {U} units x {S} stimuli x {W} windows "
         f"({U * S * W} tests) for each test, and for their conjunction (onset-locked and specific: the larger of the "
         f"two p-values). A test is significant when that conjunction has q < {s['alpha']:g}, both effects have the "
-        f"same sign, the response is at least twice the median response to the other stimuli (selectivity index "
-        f">= 1/3), and it replicates: the pooled sign holds in more than half of the animals and in every "
+        f"same sign, the response is at least {(1 + si) / (1 - si):g} times the median response to the other "
+        f"stimuli (selectivity index >= {si:.2g}), and it replicates: the pooled sign holds in more than half of the animals and in every "
         f"leave-one-animal-out estimate. "
         f"Peri-stimulus responses span {s['psth_window'][0]:g} to {s['psth_window'][1]:g} s around onset (mean and "
         f"s.e.m. over presentations and animals). Random seed {s['seed']}.")

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import Collection, NormStats, Recording
-from .dictionary import as_collection
+from .data import Collection, Recording
+from .dictionary import as_collection, fit_inputs
 from .metrics import evaluate
 from .progress import progress_bar
 from .sae import SAE, SAEConfig, loss_terms, normalize_decoder_, resolve_device
@@ -111,7 +111,7 @@ def train_sae(data, sae_cfg: SAEConfig | None = None, train_cfg: TrainConfig | N
     if not isinstance(data, (Collection, Recording, list)):
         data = _from_arrays(data)
     train, valid = _split_data(data, val, tc.n_val, tc.seed)
-    norm, Z, M = _standardised(train, tc.per_recording)
+    norm, Z, M = fit_inputs(train, tc.per_recording)
     cfg = _with_neurons(sae_cfg or SAEConfig(d_in=len(norm.neurons)), norm.neurons)
     torch.manual_seed(tc.seed)
     device = resolve_device(tc.device)
@@ -122,14 +122,6 @@ def train_sae(data, sae_cfg: SAEConfig | None = None, train_cfg: TrainConfig | N
     sae.eval()
     metrics = _metrics(sae, train, valid, (Z, M))
     return TrainResult(sae, history, metrics, train.keys, valid.keys if valid else [], tc, seconds)
-
-
-def _standardised(train: Collection, per_recording: bool):
-    "Normalisation fitted on the training animals, and their standardised frames and mask (one stacking)."
-    X, M, index = train.stack()
-    groups = index["recording"].to_numpy()
-    norm = NormStats.fit(X, M, groups=groups, neurons=train.neurons, per_recording=per_recording)
-    return norm, norm.transform(X, M, groups=groups), M
 
 
 def _with_neurons(cfg: SAEConfig, neurons) -> SAEConfig:
