@@ -109,8 +109,10 @@ def test_options_pass_through(three_formats):
     col = load_many([d / "c.csv", d / "d.csv"], schedule=[(5, "X")], presentation_s=0.5)
     assert [r.schedule.offset_frame.tolist() for r in col] == [[6], [6]]
     # on a mixed folder each reader gets the options it understands; one no reader understands is an error
-    mixed = load_many(d, presentation_s=1.0)
-    assert mixed["c_csv"].schedule.offset_frame.tolist() == [10, 26] and len(mixed) == 4
+    with pytest.warns(UserWarning, match="left out 1 recording\\(s\\) with no observed value .*'2020-01-01-01'"):
+        mixed = load_many(d, presentation_s=1.0)  # the unlabelled Flavell animal matches no other animal's neurons
+    assert mixed["c_csv"].schedule.offset_frame.tolist() == [10, 26] and len(mixed) == 3
+    assert mixed.left_out == ["2020-01-01-01"]
     with pytest.raises(TypeError, match="not understood by the flavell or nwb or wormworld reader"):
         load_many(d, colour="red")
     with pytest.raises(DataError, match="outside"):  # a bad option value is still the reader's DataError
@@ -141,13 +143,16 @@ def test_explicit_format(three_formats):
 
 def test_load_many_folder_glob_and_list(three_formats):
     d = three_formats
-    with pytest.warns(UserWarning, match="left out 3 unlabelled neurons"):  # the HDF5 file's placeholders
+    with pytest.warns(UserWarning) as caught:
         col = load_many(d)
+    assert [str(w.message)[:40] for w in caught] == [  # the HDF5 file's placeholders, then the animal itself
+        "Collection of 3 recordings: left out 3 u", "left out 1 recording(s) with no observed"]
     assert isinstance(col, Collection)
-    assert col.keys == ["2020-01-01-01", "b", "c_csv"]  # sorted by file name; hidden, .md and sub/ ignored
+    assert col.keys == ["b", "c_csv"]  # sorted by file name; hidden, .md and sub/ ignored
+    assert col.left_out == ["2020-01-01-01"]  # unlabelled: nothing in common with the other animals
     assert col.neurons == ["RIML", "AVAL", "ASHR"]
     X, mask, index = col.stack()
-    assert X.shape == (120, 3) and not mask[:40].any() and mask[40:].any()  # the unlabelled animal: all masked
+    assert X.shape == (80, 3) and mask[:40, :2].all() and mask[40:, 1:].all()
     assert ws.load_many is load_many
     assert load_many(str(d / "*.csv")).keys == ["c_csv"]
     assert load_many(d / "[bc].*").keys == ["b", "c_csv"]

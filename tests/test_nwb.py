@@ -1,4 +1,5 @@
-"Tests of the NWB reader and writer: round trip, a foreign layout, and every error path."
+"Tests of the NWB reader and writer: round trip, the community layouts on DANDI, a foreign layout, every error path."
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,14 +10,17 @@ import pandas as pd
 import pytest
 
 from wormsae.data import DataError, Recording
-from wormsae.nwb import is_nwb, nwb_series, read_nwb, write_nwb
+from wormsae.nwb import SPECIES, is_nwb, nwb_series, read_nwb, write_nwb
+
+from community_nwb import (EY_LABELS, FLAVELL_LABELS, KIMURA_LABELS, KIMURA_ROWS, SK2_LABELS, ey_file, flavell_file,
+                           kimura_file, sk2_file)
 
 START = datetime(2022, 3, 27, 9, 30, tzinfo=timezone.utc)
 
 
 def toy_recording(T=150, fps=2.667, times="worm.world", seed=0):
     "Frame times 0.375 s apart with fps stated as 2.667, as in worm.world files (1 / 0.375 is not 2.667)."
-    times = np.arange(T) * 0.375 if times == "worm.world" else times
+    times = np.arange(T) * 0.375 if isinstance(times, str) else times
     rng = np.random.default_rng(seed)
     tr = (5 + rng.normal(size=(T, 5))).astype(np.float32)
     tr[[0, 7, 8, T - 1], [1, 3, 3, 4]] = np.nan
@@ -33,7 +37,7 @@ def assert_same(a: Recording, b: Recording):
     np.testing.assert_array_equal(np.isnan(a.traces), np.isnan(b.traces))
     np.testing.assert_array_equal(a.traces, b.traces)  # NaN == NaN for assert_array_equal
     assert a.traces.dtype == b.traces.dtype == np.float32
-    np.testing.assert_array_equal(a.times, b.times)
+    np.testing.assert_allclose(a.times, b.times, rtol=0, atol=1e-9)  # evenly spaced frames go as starting_time + rate
     assert a.fps == b.fps
     pd.testing.assert_frame_equal(a.schedule, b.schedule)
     if a.behaviour is None:
@@ -53,9 +57,9 @@ def test_round_trip(tmp_path):
     assert_same(rec, back)
     assert back.meta["session_start_time"] == START
     assert back.meta["session_id"] == rec.key
-    assert back.meta["name_column"] == "neuron_name"
+    assert back.meta["name_source"] == "processing/CalciumActivity/NeuronIDs"
     assert back.meta["schedule_table"] == "stimuli"
-    assert nwb_series(out) == ["processing/ophys/Fluorescence/RoiResponseSeries"]
+    assert nwb_series(out) == ["processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"]
 
 
 def test_round_trip_irregular_times_and_no_extras(tmp_path):
@@ -68,10 +72,52 @@ def test_round_trip_irregular_times_and_no_extras(tmp_path):
     assert len(back.schedule) == 0 and back.behaviour is None
 
 
-def test_written_file_is_valid_nwb(tmp_path):
-    import pynwb
-    out = write_nwb(toy_recording(), tmp_path / "v.nwb")
-    assert pynwb.validate(path=str(out)) == []
+def dandi_problems(path) -> list:
+    "What nwbinspector's DANDI configuration finds CRITICAL or a best-practice violation (pynwb validation included)."
+    from nwbinspector import Importance, inspect_nwbfile, load_config
+    bad = {Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION, Importance.PYNWB_VALIDATION, Importance.ERROR}
+    return [f"{m.importance.name} {m.check_function_name} {m.location}: {m.message}"
+            for m in inspect_nwbfile(nwbfile_path=str(path), config=load_config("dandi")) if m.importance in bad]
+
+
+@pytest.mark.parametrize("times", ["worm.world", "irregular"])
+def test_written_file_passes_the_dandi_inspection(tmp_path, times):
+    irregular = np.cumsum(0.6 + 0.01 * np.random.default_rng(3).random(150))
+    out = write_nwb(toy_recording(times=irregular if times == "irregular" else times), tmp_path / "v.nwb")
+    assert dandi_problems(out) == []
+
+
+def test_written_file_reads_like_a_community_file(tmp_path):
+    "NWBelegans-style access: pynwb with the extension, processing['CalciumActivity'], NeuronIDs."
+    from pynwb import NWBHDF5IO
+    rec = toy_recording()
+    rec.meta["neuron_info"] = pd.DataFrame({"name": rec.neurons, "uncertain": [False, False, True, False, False]})
+    out = write_nwb(rec, tmp_path / "c.nwb", subject={"age": "P3D", "strain": "OH16230"})
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        calcium = nwb.processing["CalciumActivity"]
+        labels = [x.decode() if isinstance(x, bytes) else x for x in calcium["NeuronIDs"].labels[:]]
+        assert labels == ["AVAL", "", "ASHR?", "AWCL", ""]  # "" unidentified, "?" uncertain
+        series = calcium["SignalRawFluor"]["SignalCalciumImResponseSeries"]
+        np.testing.assert_array_equal(series.data[:], rec.traces)
+        assert list(series.rois.table["ID_labels"][:]) == labels
+        assert (nwb.subject.species, nwb.subject.sex, nwb.subject.age, nwb.subject.subject_id) == (
+            SPECIES, "O", "P3D", rec.key)
+        assert nwb.subject.strain == "OH16230"
+    back = read_nwb(out)
+    assert back.meta["neuron_info"]["uncertain"].tolist() == [False, False, True, False, False]
+    assert back.meta["subject"]["age"] == "P3D"
+
+
+def test_without_the_extension_names_stay_in_the_roi_table(tmp_path, monkeypatch):
+    import wormsae.nwb as nwb_module
+    monkeypatch.setattr(nwb_module, "_segmentation_labels_class", lambda: None)
+    with pytest.warns(UserWarning, match="NeuronIDs not written: install ndx-multichannel-volume"):
+        out = write_nwb(toy_recording(), tmp_path / "plain.nwb")
+    back = read_nwb(out)
+    assert back.neurons == toy_recording().neurons
+    assert back.meta["name_source"] == "processing/CalciumActivity/CalciumSeriesSegmentation/Neurons/ID_labels"
+    assert dandi_problems(out) == []
 
 
 def test_write_replaces_atomically(tmp_path, monkeypatch):
@@ -150,11 +196,12 @@ def foreign_nwb(path, labels=("AVAL", "", "RIML", "AIBR"), rois=(2, 0, 3, 1), ex
 
 def test_reads_a_foreign_layout(tmp_path):
     p = foreign_nwb(tmp_path / "sub-1_ses-1_ophys.nwb")
-    with pytest.warns(UserWarning, match="1 interval"):
+    with pytest.warns(UserWarning, match="1 of 4 interval\\(s\\) outside the imaged period dropped \\(the intervals "
+                      "span 9.000-105.000 s, the frames 10.000-24.500 s\\)"):
         rec = read_nwb(p)
     assert rec.key == "sub-1_ses-1_ophys"
     assert rec.neurons == ["RIML", "AVAL", "AIBR", "unlabeled_003"]  # table rows 2, 0, 3, 1; row 1 unnamed
-    assert rec.meta["name_column"] == "ID_labels"
+    assert rec.meta["name_source"] == "processing/CalciumActivity/CalciumSeriesSegmentation/NeuronSegmentation/ID_labels"
     assert rec.meta["series"] == "processing/CalciumActivity/SignalDFoF/Signal"
     np.testing.assert_allclose(rec.traces[2], 0.5 * np.array([8, 9, 10, 11]))  # conversion applied
     np.testing.assert_allclose(rec.times[:3], [10.0, 10.5, 11.0])
@@ -188,7 +235,7 @@ def test_duplicate_names_become_placeholders(tmp_path):
     with pytest.warns(UserWarning, match="repeat a name"):
         rec = read_nwb(p)
     assert rec.neurons == ["RIML", "AVAL", "unlabeled_002", "unlabeled_003"]
-    assert rec.meta["label_conflicts"] == [{"label": "AVAL", "kept": 1, "dropped": [3]}]
+    assert [(c["label"], c["kept"], c["dropped"]) for c in rec.meta["label_conflicts"]] == [("AVAL", 1, [3])]
 
 
 # ---- errors ----
@@ -203,12 +250,12 @@ def test_no_roi_response_series(tmp_path):
         read_nwb(tmp_path / "empty.nwb")
 
 
-def test_ambiguous_series(tmp_path):
+def test_several_series_follow_the_documented_rule(tmp_path):
     p = foreign_nwb(tmp_path / "two.nwb", extra_series=True, stimuli=False)
     a, b = "processing/CalciumActivity/SignalDFoF/Signal", "processing/CalciumActivity/SignalRawFluor/Signal"
-    with pytest.raises(DataError, match="several RoiResponseSeries") as e:
-        read_nwb(p)
-    assert a in str(e.value) and b in str(e.value) and "two.nwb" in str(e.value)
+    rec = read_nwb(p)
+    assert rec.meta["series"] == a  # same name: DfOverF before Fluorescence
+    assert rec.meta["series_rule"].startswith("first of 2 by name")
     with pytest.raises(DataError, match="'Signal' matches several"):
         read_nwb(p, series="Signal")
     with pytest.raises(DataError, match="no RoiResponseSeries matches 'Raw'"):
@@ -218,16 +265,27 @@ def test_ambiguous_series(tmp_path):
     assert nwb_series(p) == [a, b]
 
 
-def test_names_column_length_mismatch(tmp_path):
-    out = write_nwb(toy_recording(), tmp_path / "short.nwb")
-    col = "processing/ophys/ImageSegmentation/PlaneSegmentation/neuron_name"
+def test_a_tie_the_rule_cannot_break_asks(tmp_path):
+    p = foreign_nwb(tmp_path / "tie.nwb", stimuli=False)
+    with h5py.File(p, "r+") as f:  # a second DfOverF with another series of the same role
+        f.copy(f["processing/CalciumActivity/SignalDFoF"], "processing/CalciumActivity/SignalDFoF2")
+    with pytest.raises(DataError, match="several RoiResponseSeries and no rule to choose among") as e:
+        read_nwb(p)
+    assert "tie.nwb" in str(e.value) and "SignalDFoF2/Signal" in str(e.value)
+
+
+def test_names_column_length_mismatch(tmp_path, monkeypatch):
+    import wormsae.nwb as nwb_module
+    monkeypatch.setattr(nwb_module, "_segmentation_labels_class", lambda: None)
+    with pytest.warns(UserWarning, match="NeuronIDs not written"):
+        out = write_nwb(toy_recording(), tmp_path / "short.nwb")
+    col = "processing/CalciumActivity/CalciumSeriesSegmentation/Neurons/ID_labels"
     with h5py.File(out, "r+") as f:
         data, attrs = f[col][()], dict(f[col].attrs)
         del f[col]
         f.create_dataset(col, data=data[:4]).attrs.update(attrs)
-    with pytest.raises(DataError, match="short.nwb: cannot read") as e:
+    with pytest.raises(DataError, match="short.nwb: name column 'ID_labels' of table .*Neurons' has 4 entries for 5 ROIs"):
         read_nwb(out)
-    assert "id: 5 entries" in str(e.value) and "neuron_name: 4 entries" in str(e.value)
 
 
 @pytest.mark.filterwarnings("ignore:.*second dimension of data does not match")
@@ -257,3 +315,189 @@ def test_real_flavell_recording_round_trips(tmp_path, flavell_data):
     back = read_nwb(write_nwb(rec, tmp_path / f"{rec.key}.nwb"))
     assert_same(rec, back)
     assert sum(not n.startswith("unlabeled_") for n in back.neurons) == 100
+    assert dandi_problems(tmp_path / f"{rec.key}.nwb") == []
+
+
+# ---- the community layouts on DANDI (files written with pynwb and ndx-multichannel-volume) ----
+
+def expected_names(labels, rows=None) -> list:
+    "What the names must be, worked out from the planted labels: '?' dropped, '' a placeholder by column."
+    rows = range(len(labels)) if rows is None else rows
+    return [labels[r].rstrip("?") or f"unlabeled_{j:03d}" for j, r in enumerate(rows)]
+
+
+COMMUNITY = {  # builder, planted labels, table rows of the columns, series the rule must choose
+    "EY (000472)": (ey_file, EY_LABELS, None, "processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"),
+    "SK2 (000565)": (sk2_file, SK2_LABELS, None, "processing/CalciumActivity/SignalDFoF/SignalCalciumImResponseSeries"),
+    "Flavell (000776)": (flavell_file, FLAVELL_LABELS, None,
+                         "processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"),
+    "Kimura (000692)": (kimura_file, KIMURA_LABELS, KIMURA_ROWS,
+                        "processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"),
+}
+
+
+@pytest.mark.parametrize("shape", list(COMMUNITY))
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_community_layouts_load_with_no_option(tmp_path, shape):
+    build, labels, rows, series = COMMUNITY[shape]
+    path = build(tmp_path / "sub-1_ses-1_ophys.nwb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean community file reads without a warning
+        rec = read_nwb(path)
+    assert rec.neurons == expected_names(labels, rows)
+    # the right trace on the right column: the planted value of column j at frame t is 1000 j + t
+    n = len(rec.neurons)
+    np.testing.assert_array_equal(rec.traces[:3], 1000.0 * np.arange(n)[None, :] + np.arange(3)[:, None])
+    info = rec.meta["neuron_info"]
+    planted = [labels[r] for r in (rows or range(len(labels)))]
+    assert info["uncertain"].tolist() == [x.endswith("?") for x in planted]
+    assert info["label_raw"].tolist() == planted
+    assert rec.meta["series"] == series
+    assert rec.meta["name_source"] == "processing/CalciumActivity/NeuronIDs"
+    assert rec.key == "sub-1_ses-1_ophys"
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_uncertain_names_can_be_left_unlabelled(tmp_path):
+    rec = read_nwb(flavell_file(tmp_path / "f.nwb"), keep_uncertain=False)
+    assert rec.neurons[3] == "unlabeled_003"  # 'RIBR?'
+    assert rec.meta["neuron_info"].loc[3, "status"] == "uncertain"
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_a_series_reached_twice_counts_once(tmp_path):
+    path = flavell_file(tmp_path / "f.nwb")
+    with h5py.File(path, "r") as f:  # the file does reach it twice, once through a link
+        link = f["processing/CalciumActivity"].get("SignalCalciumImResponseSeries", getlink=True)
+        assert isinstance(link, h5py.SoftLink)
+    assert nwb_series(path) == ["processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"]
+    rec = read_nwb(path, series="SignalCalciumImResponseSeries")  # either path names the one series
+    assert rec.meta["series_aliases"] == ["processing/CalciumActivity/SignalCalciumImResponseSeries"]
+    assert rec.meta["series_rule"] == "series='SignalCalciumImResponseSeries'"
+    assert read_nwb(path).meta["series_rule"] == "the only RoiResponseSeries"
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_community_behaviour_and_timestamps(tmp_path):
+    rec = read_nwb(flavell_file(tmp_path / "f.nwb", n_frames=25))
+    np.testing.assert_allclose(rec.times, 100.0 + 0.6 * np.arange(25) + 0.01 * np.sin(np.arange(25)))
+    assert sorted(rec.behaviour.columns) == ["head_curvature", "velocity"]
+    np.testing.assert_allclose(rec.behaviour["velocity"], np.linspace(-0.1, 0.2, 25))
+    assert rec.meta["behaviour_skipped"] == ["nir_frames"]  # a camera-rate series is not forced onto the frames
+    assert rec.meta["subject"]["species"] == SPECIES and rec.meta["subject"]["growth_stage"] == "YA"
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_names_come_from_id_labels_split_into_characters(tmp_path):
+    path = sk2_file(tmp_path / "s.nwb", neuron_ids=False)
+    with h5py.File(path, "r") as f:  # the file does store each name as a list of characters
+        assert f["processing/CalciumActivity/CalciumSeriesSegmentation/Seg_tpoint_0/ID_labels"][:4].tolist() == [
+            b"A", b"V", b"A", b"R"]
+    rec = read_nwb(path)
+    assert rec.neurons == expected_names(SK2_LABELS)
+    assert rec.meta["name_source"] == "processing/CalciumActivity/CalciumSeriesSegmentation/Seg_tpoint_0/ID_labels"
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_another_tables_labels_are_never_the_traces_names(tmp_path):
+    "Kimura: the NeuroPAL image's own segmentation has names for other ROIs; the traces use NeuronIDs or nothing."
+    path = kimura_file(tmp_path / "k.nwb")
+    with h5py.File(path, "r+") as f:
+        del f["processing/CalciumActivity/NeuronIDs"]
+    rec = read_nwb(path)
+    assert rec.neurons == [f"unlabeled_{j:03d}" for j in range(len(KIMURA_LABELS))]
+    assert rec.meta["name_source"] is None
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_neuron_ids_of_the_wrong_length_are_left_out_with_a_warning(tmp_path):
+    path = ey_file(tmp_path / "e.nwb")
+    with h5py.File(path, "r+") as f:
+        ids = f["processing/CalciumActivity/NeuronIDs/labels"]
+        values, attrs = ids[()][:4], dict(ids.attrs)
+        del f["processing/CalciumActivity/NeuronIDs/labels"]
+        f["processing/CalciumActivity/NeuronIDs"].create_dataset("labels", data=values).attrs.update(attrs)
+    with pytest.warns(UserWarning, match="NeuronIDs \\(4 labels\\) not used: the traces' ROI table .* has 6 rows"):
+        rec = read_nwb(path)
+    assert rec.neurons == [f"unlabeled_{j:03d}" for j in range(6)]
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_imaging_volumes_are_never_read(tmp_path):
+    "A volume declared as 1.5 TB, stored in a file that does not exist: reading it would fail; opening must not."
+    path = ey_file(tmp_path / "e.nwb")
+    with h5py.File(path, "r+") as f:
+        series = f["acquisition/CalciumImageSeries"]
+        attrs = dict(series["data"].attrs)
+        del series["data"]
+        shape = (20000, 512, 512, 140)
+        series.create_dataset("data", shape=shape, dtype=np.uint16,
+                              external=[(str(tmp_path / "absent.raw"), 0, h5py.h5f.UNLIMITED)]).attrs.update(attrs)
+    with h5py.File(path, "r") as f, pytest.raises(OSError):
+        f["acquisition/CalciumImageSeries/data"][0, 0, 0, 0]  # the volume really is unreadable
+    assert read_nwb(path).neurons == expected_names(EY_LABELS)
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_many_per_frame_tables(tmp_path):
+    from community_nwb import replicate_tables
+    path = ey_file(tmp_path / "e.nwb", n_frames=300, n_tables=2)
+    replicate_tables(path, "processing/CalciumActivity/CalciumSeriesSegmentation", "Seg_tpoint_1", 300)
+    with h5py.File(path, "r") as f:
+        assert len(f["processing/CalciumActivity/CalciumSeriesSegmentation"]) == 300
+    rec = read_nwb(path)
+    assert rec.traces.shape == (300, len(EY_LABELS)) and rec.neurons == expected_names(EY_LABELS)
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_stimuli_on_another_clock_are_reported(tmp_path):
+    path = ey_file(tmp_path / "e.nwb")  # 20 frames at 4 Hz: 0-4.75 s
+    with h5py.File(path, "r+") as f:
+        start = f["intervals/chemical_stimuli/start_time"]
+        start[...] = start[()] + 600.0
+        f["intervals/chemical_stimuli/stop_time"][...] = f["intervals/chemical_stimuli/stop_time"][()] + 600.0
+    with pytest.warns(UserWarning, match="none of the 3 stimulus interval\\(s\\) lies on the frame clock \\(the "
+                      "intervals span 601.000-604.500 s, the frames 0.000-4.750 s\\)"):
+        rec = read_nwb(path)
+    assert len(rec.schedule) == 0
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+def test_community_schedule(tmp_path):
+    rec = read_nwb(ey_file(tmp_path / "e.nwb"))  # 4 Hz; stimuli at 1.0-2.0, 2.5-3.0, 4.0-4.5 s
+    assert rec.meta["schedule_table"] == "chemical_stimuli"
+    assert rec.schedule[["onset_frame", "label", "offset_frame"]].values.tolist() == [
+        [4, "butanone", 8], [10, "pentanedione", 12], [16, "nacl", 18]]
+
+
+# ---- bad community files ----
+
+def _edit(path, fn):
+    with h5py.File(path, "r+") as f:
+        fn(f)
+    return path
+
+
+SERIES = "processing/CalciumActivity/SignalRawFluor/SignalCalciumImResponseSeries"
+
+
+def _replace(f, name, data):
+    attrs = dict(f[name].attrs)
+    del f[name]
+    f.create_dataset(name, data=data).attrs.update(attrs)
+
+
+@pytest.mark.filterwarnings("ignore:The linked table")
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: _replace(f, f"{SERIES}/rois", np.array([0, 1, 2, 3, 4, 9])), "refers to ROI rows up to 9, but table"),
+    (lambda f: f[SERIES].__delitem__("rois"), "has no 'rois' region pointing into a ROI table"),
+    (lambda f: f[SERIES]["starting_time"].attrs.__setitem__("rate", 0.0), "has neither timestamps nor a positive rate"),
+    (lambda f: _replace(f, "intervals/chemical_stimuli/stop_time", np.array([2.0, 3.0])),
+     "interval table 'chemical_stimuli' has columns of different lengths (start_time 3, stop_time 2, stimulus 3)"),
+    (lambda f: _replace(f, f"{SERIES}/data", np.zeros((20, 2, 6))), "has data of shape (20, 2, 6); expected (frames, ROIs)"),
+])
+def test_bad_community_files_name_the_problem(tmp_path, edit, message):
+    path = _edit(ey_file(tmp_path / "bad.nwb"), edit)
+    with pytest.raises(DataError) as e:
+        read_nwb(path)
+    assert "bad.nwb" in str(e.value) and message in str(e.value)

@@ -257,6 +257,7 @@ class Collection:
         if dup:
             raise DataError(f"recording keys must be unique; repeated: {dup}")
         self.neurons = list(neurons) if neurons is not None else _matchable_union(self.recordings)
+        self.recordings, self.left_out = _with_observed_values(self.recordings, self.neurons)
 
     def __len__(self): return len(self.recordings)
     def __iter__(self): return iter(self.recordings)
@@ -359,6 +360,22 @@ def _matchable_union(recordings) -> list[str]:
                       f"neurons (placeholder names such as {PLACEHOLDER_PREFIX}017 number one file's columns and do "
                       f"not match across animals); pass neurons=... to keep them", stacklevel=3)
     return kept
+
+
+def _with_observed_values(recordings, neurons) -> tuple[list, list]:
+    "The recordings with an observed value for at least one of `neurons`, and the keys of the others (warned about)."
+    wanted = set(neurons)
+    kept, out = [], []
+    for r in recordings:
+        cols = [j for j, n in enumerate(r.neurons) if n in wanted]
+        (kept if cols and not np.isnan(r.traces[:, cols]).all() else out).append(r)
+    if not kept:
+        raise DataError(f"no recording has an observed value for any of the {len(neurons)} neurons "
+                        f"{list(neurons)[:5]}{'...' if len(neurons) > 5 else ''}")
+    if out:
+        warnings.warn(f"left out {len(out)} recording(s) with no observed value for the collection's neurons "
+                      f"(nothing to train on or test): {[r.key for r in out]}", stacklevel=3)
+    return kept, [r.key for r in out]
 
 # %% ../nbs/00_data.ipynb #86cf7e6a
 @dataclass
