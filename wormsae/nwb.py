@@ -107,7 +107,7 @@ def _all_series(f) -> dict:
             unique[first][1].append(path)
     return unique
 
-# %% ../nbs/03_nwb.ipynb #ac3a3c5b
+# %% ../nbs/03_nwb.ipynb #a3328134
 def _series_rank(path: str, series) -> tuple:
     "Sort key of a candidate series: lower is preferred (see the rule above)."
     name = path.rsplit("/", 1)[-1]
@@ -124,8 +124,8 @@ _RULE = ("name (Processed > Signal > other > Reference), then container (DfOverF
 
 
 def _matches(path: str, aliases: list, spec: str) -> bool:
-    "Whether `series=spec` names this series: its path, or a name on any of its paths."
-    return any(p == spec or spec in p.split("/") for p in [path, *aliases])
+    "Whether `series=spec` names this series: its path, the end of a path, or a name on any of its paths."
+    return any(p == spec or p.endswith("/" + spec) or spec in p.split("/") for p in [path, *aliases])
 
 
 def _pick_series(found: dict, spec, source):
