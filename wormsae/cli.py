@@ -22,7 +22,8 @@ def _add_data_options(p: argparse.ArgumentParser):
     p.add_argument("data", nargs="+", help="recording files, folders or glob patterns (worm.world CSV, Flavell HDF5, NWB)")
     p.add_argument("--labels", default="auto", help="Flavell HDF5: NeuroPAL labels JSON, 'auto' (look beside the file) or 'none'")
     p.add_argument("--schedule", default=None,
-                   help="Flavell HDF5: 'reversals' or 'food' to use behaviour events as the stimulus schedule")
+                   help="Flavell HDF5: 'reversals' or 'food' to use behaviour events as the stimulus schedule, 'none' for "
+                        "none (default: the food schedule when the file records a food encounter)")
     p.add_argument("--presentation-s", type=float, default=None,
                    help="worm.world CSV: seconds each stimulus stays on (default 15, the real panel)")
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from pathlib import Path
@@ -16,9 +17,10 @@ import pandas as pd
 from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
 
 # %% auto #0
-__all__ = ['HDF5_SIGNATURE', 'BEHAVIOUR_RENAME', 'INFO_COLUMNS', 'is_hdf5', 'is_flavell_h5', 'read_labels', 'placeholder_name',
-           'resolve_labels', 'reversal_schedule', 'events_schedule', 'food_schedule', 'recording_key', 'find_labels',
-           'read_flavell_h5']
+__all__ = ['HDF5_SIGNATURE', 'BEHAVIOUR_RENAME', 'GAP_PERIODS', 'INFO_COLUMNS', 'NSM_NAMES', 'SCHEDULES', 'is_hdf5',
+           'is_flavell_h5', 'splits_problem', 'frame_timestamps', 'time_segments', 'read_labels', 'placeholder_name',
+           'resolve_labels', 'roi_agreement', 'name_nsm', 'reversal_schedule', 'events_schedule', 'food_schedule',
+           'recording_key', 'find_labels', 'read_flavell_h5']
 
 # %% ../nbs/02_flavell.ipynb #aa561b2d
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -76,8 +78,8 @@ def _open_h5(path):
         raise DataError(f"{path}: cannot open the HDF5 file ({e})") from None
 
 # %% ../nbs/02_flavell.ipynb #ff714672
-def _traces_and_times(f, trace: str, source):
-    "Float32 traces (T, N), times from the first volume, and the absolute start time."
+def _traces(f, trace: str, source) -> np.ndarray:
+    "Float32 traces (T, N) from `gcamp/<trace>`."
     import h5py
     name, group = f"gcamp/{trace}", f.get("gcamp")
     if name not in f and isinstance(group, h5py.Group):
@@ -86,32 +88,156 @@ def _traces_and_times(f, trace: str, source):
     traces = np.asarray(_dataset(f, name, source), dtype=np.float32)
     if traces.ndim != 2:
         raise DataError(f"{source}: '{name}' has shape {traces.shape}; expected frames x neurons")
+    return traces
+
+
+def _timestamps(f, n_frames: int, name: str, source) -> np.ndarray:
+    "All of `timing/timestamp_confocal`; fewer timestamps than frames is an error."
     stamps = np.asarray(_dataset(f, "timing/timestamp_confocal", source), dtype=np.float64)
-    if stamps.shape != (traces.shape[0],):
+    if stamps.ndim != 1 or len(stamps) < n_frames:
         raise DataError(f"{source}: 'timing/timestamp_confocal' has shape {stamps.shape} but '{name}' has "
-                        f"{traces.shape[0]} frames; expected one timestamp per frame")
-    if not np.isfinite(stamps).all() or (np.diff(stamps) <= 0).any():
-        raise DataError(f"{source}: 'timing/timestamp_confocal' must be finite and strictly increasing")
-    return traces, stamps - stamps[0], float(stamps[0])
+                        f"{n_frames} frames; expected one timestamp per frame")
+    return stamps
 
 
 BEHAVIOUR_RENAME = {"reversal_vec": "reversal"}
 
 
-def _behaviour(f, n_frames: int, source) -> pd.DataFrame | None:
-    "One float column per 1-D numeric dataset under `behavior/`, each with one value per frame."
+def _behaviour(f, n_frames: int, source, stamp_idx=None, n_stamps=None) -> tuple[pd.DataFrame | None, list]:
+    "One float column per 1-D numeric `behavior/` dataset, one value per frame; and the channels cut from one per timestamp."
     import h5py
     group = f.get("behavior")
     if not isinstance(group, h5py.Group):
-        return None
-    cols = {}
+        return None, []
+    cols, cut = {}, []
     for name, obj in group.items():
         if not isinstance(obj, h5py.Dataset) or obj.ndim != 1 or obj.dtype.kind not in "biuf":
             continue
-        if obj.shape[0] != n_frames:
+        per_stamp = n_stamps is not None and n_stamps > n_frames and obj.shape[0] == n_stamps
+        if obj.shape[0] != n_frames and not per_stamp:
             raise DataError(f"{source}: 'behavior/{name}' has {obj.shape[0]} values; expected {n_frames}, one per frame")
-        cols[BEHAVIOUR_RENAME.get(name, name)] = np.asarray(_dataset(f, f"behavior/{name}", source), dtype=np.float64)
-    return pd.DataFrame(cols) if cols else None
+        values = np.asarray(_dataset(f, f"behavior/{name}", source), dtype=np.float64)
+        if per_stamp:
+            values = values[stamp_idx]
+            cut.append(name)
+        cols[BEHAVIOUR_RENAME.get(name, name)] = values
+    return (pd.DataFrame(cols) if cols else None), cut
+
+# %% ../nbs/02_flavell.ipynb #2b7d9c13
+def _is_empty(value) -> bool:
+    "True for a dataset with no values (an empty array, or h5py's `Empty`)."
+    import h5py
+    return isinstance(value, h5py.Empty) or np.size(value) == 0
+
+# %% ../nbs/02_flavell.ipynb #15e7caba
+def _plain(x):
+    "A numpy scalar as the Python value it holds (for messages)."
+    return x.item() if isinstance(x, np.generic) else x
+
+# %% ../nbs/02_flavell.ipynb #56a8f5c8
+def _whole_numbers(value, name: str, source, what: str, low: int = 1, high: int = 2**31 - 1) -> np.ndarray:
+    "The values of dataset `name` as int64 whole numbers in `low..high`, or a `DataError` naming the dataset."
+    where = f"{source}: dataset '{name}'"
+    if _is_empty(value):
+        raise DataError(f"{where} is empty; expected {what}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        kind = {"S": "bytes", "U": "text", "O": "text", "b": "booleans"}.get(arr.dtype.kind, f"{arr.dtype} values")
+        raise DataError(f"{where} holds {kind} ({_plain(arr.ravel()[0])!r}); expected {what} as whole numbers")
+    flat = arr.ravel()
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(flat) | (flat != np.floor(flat))
+        if bad.any():
+            raise DataError(f"{where} holds {_plain(flat[bad][0])!r}; expected {what} as whole numbers")
+    out = (flat < low) | (flat > high)
+    if out.any():
+        raise DataError(f"{where} holds {_plain(flat[out][0])}; expected {what} in {low}..{high}")
+    return flat.astype(np.int64).reshape(arr.shape)
+
+# %% ../nbs/02_flavell.ipynb #250cda19
+def _optional(parse, value, used: bool, notes: list, hint: str = ""):
+    "`parse(value)` (None when `value` is None); malformed: a `DataError` when `used`, else a note and None."
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except DataError as e:
+        if used:
+            raise DataError(f"{e}{'; ' + hint if hint else ''}") from None
+        notes.append(f"{e}; ignored, as this reading does not use it")
+        return None
+
+# %% ../nbs/02_flavell.ipynb #5e0a2f46
+def _splits(value, source) -> list[tuple[int, int]]:
+    "`gcamp/idx_splits` as (first, last) 1-based frame ranges; Julia writes K x 2, which h5py reads as 2 x K."
+    name = "gcamp/idx_splits"
+    arr = None if _is_empty(value) else np.asarray(value)
+    if arr is not None and arr.ndim == 2 and arr.shape[0] != 2 and arr.shape[1] == 2:
+        arr = arr.T  # written K x 2 by a row-major writer
+    if arr is None or arr.ndim != 2 or arr.shape[0] != 2:
+        raise DataError(f"{source}: dataset '{name}' has shape {np.shape(value)}; expected 2 x K, the first and "
+                        "last frame (1-based) of each segment")
+    first, last = _whole_numbers(arr, name, source, "1-based frame numbers")
+    for k, (a, b) in enumerate(zip(first, last)):
+        if b < a or (k and a <= last[k - 1]):
+            raise DataError(f"{source}: dataset '{name}' range {k} is {a}..{b}; expected increasing ranges "
+                            "that do not overlap")
+    return list(zip(first.tolist(), last.tolist()))
+
+# %% ../nbs/02_flavell.ipynb #6ac1c270
+def splits_problem(splits, n_frames: int, n_stamps: int) -> str | None:
+    "Why `idx_splits` cannot give the frames' timestamps; None when it can."
+    # splits: (first, last) 1-based ranges from `_splits`
+    # n_frames: frames of the trace array
+    # n_stamps: entries of `timing/timestamp_confocal`
+    covered = sum(b - a + 1 for a, b in splits)
+    if covered != n_frames:
+        return f"its ranges cover {covered} frames, the traces have {n_frames}"
+    if splits[-1][1] > n_stamps:
+        return f"its last range ends at {splits[-1][1]}, after the {n_stamps} timestamps"
+    return None
+
+# %% ../nbs/02_flavell.ipynb #a6be3686
+def frame_timestamps(n_stamps: int, n_frames: int, splits=None) -> np.ndarray:
+    "Indices of the frames' timestamps: the ranges of `idx_splits` when it fits, else the first `n_frames`."
+    # n_stamps: entries of `timing/timestamp_confocal`
+    # n_frames: frames of the trace array
+    # splits: (first, last) 1-based ranges from `gcamp/idx_splits`, or None
+    if n_stamps < n_frames:
+        raise DataError(f"{n_stamps} timestamps for {n_frames} frames; expected one timestamp per frame")
+    if splits and splits_problem(splits, n_frames, n_stamps) is None:
+        return np.concatenate([np.arange(a - 1, b) for a, b in splits])
+    return np.arange(n_frames)
+
+# %% ../nbs/02_flavell.ipynb #6f1b3a57
+GAP_PERIODS = 1.5  # a step longer than this many frame periods: at least one volume is missing
+
+
+def time_segments(times, stamp_idx, starts=()) -> list[dict]:
+    "Runs of frames, cut at `starts`, at skipped timestamps and at time gaps; 0-based, end-exclusive."
+    # times: frame times in seconds
+    # stamp_idx: 0-based index of each frame's timestamp
+    # starts: frames where a segment of `idx_splits` starts
+    times, stamp_idx = np.asarray(times, dtype=np.float64), np.asarray(stamp_idx)
+    n = len(times)
+    steps = np.diff(times)
+    period = float(np.median(steps)) if n > 1 else 0.0
+    long_step = steps > GAP_PERIODS * period
+    skipped = np.diff(stamp_idx) != 1
+    cuts = set((np.flatnonzero(long_step | skipped) + 1).tolist()) | {int(s) for s in starts if 0 < s < n}
+    edges = [0, *sorted(cuts), n]
+    return [{"frames": [a, b], "timestamps": [int(stamp_idx[a]), int(stamp_idx[b - 1]) + 1],
+             "gap_before_s": 0.0 if a == 0 else float(steps[a - 1] - period),
+             "gap": bool(a and (long_step[a - 1] or skipped[a - 1]))}
+            for a, b in zip(edges[:-1], edges[1:])]
+
+# %% ../nbs/02_flavell.ipynb #42d95fc7
+def _gap_text(segments) -> str:
+    "Where the frames jump in time."
+    gaps = [s for s in segments if s["gap"]]
+    where = ", ".join(f"{s['gap_before_s']:.3g} s missing before frame {s['frames'][0]}" for s in gaps[:5])
+    return (f"the frames have {len(gaps)} gap(s) in time ({where}{', ...' if len(gaps) > 5 else ''}); "
+            f"meta['segments'] lists the {len(segments)} segments")
 
 # %% ../nbs/02_flavell.ipynb #56f34ce1
 def _number(value, where, what) -> float:
@@ -121,6 +247,16 @@ def _number(value, where, what) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{where}: {what} is {value!r}; expected a number")
     return float(value)
+
+
+def _roi_number(value, where, key) -> int | None:
+    "The NeuroPAL ROI of a label entry (1-based); None when absent."
+    if value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value == int(value)
+    if not ok or value < 1:
+        raise DataError(f"{where}: neuropal_roi of entry {key!r} is {value!r}; expected a positive whole number")
+    return int(value)
 
 
 def _column_index(key, n_columns: int, where, h5_source) -> int:
@@ -133,7 +269,7 @@ def _column_index(key, n_columns: int, where, h5_source) -> int:
         raise DataError(f"{where}: key {key!r} is not an integer column index of the trace array")
     if not 0 <= col < n_columns:
         raise DataError(f"{where}: key {key!r} points to column {col}, but the trace array of {h5_source} "
-                        f"has {n_columns} columns (0..{n_columns - 1})")
+                        f"has {n_columns} columns (0..{n_columns - 1}); these labels look like another recording's")
     return col
 
 
@@ -163,12 +299,13 @@ def read_labels(labels, n_columns: int, source="") -> dict:
             raise DataError(f"{where}: label of entry {key!r} is {label!r}; expected a neuron name such as 'AVAL'")
         out[col] = dict(entry, confidence=_number(entry.get("confidence"), where, f"confidence of entry {key!r}"),
                         roi_match_confidence=_number(entry.get("roi_match_confidence"), where,
-                                                     f"roi_match_confidence of entry {key!r}"))
+                                                     f"roi_match_confidence of entry {key!r}"),
+                        neuropal_roi=_roi_number(entry.get("neuropal_roi"), where, key))
     return out
 
 # %% ../nbs/02_flavell.ipynb #782c5853
 INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "roi_match_confidence",
-                "uncertain", "note", "status"]
+                "uncertain", "note", "status", "source"]
 
 
 def placeholder_name(column: int) -> str:
@@ -180,7 +317,7 @@ def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:
     "One row of `neuron_info`, before label conflicts are resolved."
     if entry is None:
         return dict(column=col, name=placeholder_name(col), label_raw="", neuron_class="", confidence=np.nan,
-                    roi_match_confidence=np.nan, uncertain=False, note="", status="unlabelled")
+                    roi_match_confidence=np.nan, uncertain=False, note="", status="unlabelled", source="")
     raw = entry["label"].strip()
     uncertain = raw.endswith("?")
     conf = entry["confidence"]
@@ -189,10 +326,11 @@ def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:
         status = "uncertain"
     elif min_confidence is not None and not conf >= min_confidence:  # NaN confidence fails too
         status = "low confidence"
-    return dict(column=col, name=raw.rstrip("?").strip() if status == "labelled" else placeholder_name(col),
+    named = status == "labelled"
+    return dict(column=col, name=raw.rstrip("?").strip() if named else placeholder_name(col),
                 label_raw=raw, neuron_class=str(entry.get("neuron_class") or ""), confidence=conf,
                 roi_match_confidence=entry["roi_match_confidence"], uncertain=uncertain,
-                note=str(entry.get("note") or ""), status=status)
+                note=str(entry.get("note") or ""), status=status, source="labels" if named else "")
 
 
 def _rank(row) -> tuple:
@@ -216,7 +354,7 @@ def resolve_labels(labels: dict, n_columns: int, min_confidence: float | None = 
         winner = max(rs, key=_rank)
         for r in rs:
             if r is not winner:
-                r.update(name=placeholder_name(r["column"]), status="duplicate")
+                r.update(name=placeholder_name(r["column"]), status="duplicate", source="")
         conflicts.append({"label": name, "kept": winner["column"],
                           "dropped": [r["column"] for r in rs if r is not winner],
                           "confidence": {r["column"]: r["confidence"] for r in rs},
@@ -231,6 +369,121 @@ def _conflict_text(c) -> str:
     tie = len(set(conf.values())) < len(conf)
     what = lambda col: f"{col} (confidence {conf[col]:g}" + (f", roi match {roi[col]:.3g})" if tie else ")")
     return f"{c['label']}: kept column {what(c['kept'])}, unlabelled {', '.join(what(d) for d in c['dropped'])}"
+
+# %% ../nbs/02_flavell.ipynb #9c4e6d8a
+def _roi_match(value, confidence, n_columns: int, source) -> tuple[np.ndarray, np.ndarray | None]:
+    "The file's registration: per NeuroPAL ROI, its 1-based trace column (0: none), and the match confidence."
+    name = "neuropal_registration/roi_match"
+    rm = _whole_numbers(value, name, source, "1-based trace columns (0 for none)", low=0, high=n_columns)
+    if rm.ndim != 1:
+        raise DataError(f"{source}: dataset '{name}' has shape {rm.shape}; expected one entry per NeuroPAL ROI")
+    if confidence is None:
+        return rm, None
+    conf = np.asarray(confidence)
+    if conf.dtype.kind not in "iuf" or conf.shape != rm.shape:
+        raise DataError(f"{source}: dataset '{name}_confidence' has shape {conf.shape} and dtype {conf.dtype}; "
+                        f"expected {rm.shape[0]} numbers, one per NeuroPAL ROI")
+    return rm, conf.astype(np.float64)
+
+# %% ../nbs/02_flavell.ipynb #abfa099a
+def roi_agreement(labels: dict, roi_match, roi_confidence=None) -> dict:
+    "Which label entries agree with the file's registration: their `neuropal_roi` is matched to their column."
+    # labels: `{column: entry}` from `read_labels`
+    # roi_match: per NeuroPAL ROI, its 1-based trace column (0: none)
+    # roi_confidence: per NeuroPAL ROI, the match confidence, or None
+    checked, disagree = 0, []
+    for col, entry in sorted(labels.items()):
+        roi = entry.get("neuropal_roi")
+        if roi is None:
+            continue
+        checked += 1
+        linked = int(roi_match[roi - 1]) - 1 if roi <= len(roi_match) else None  # 0-based; -1: matched to none
+        ok = linked == col
+        if ok and roi_confidence is not None:
+            a, b = entry.get("roi_match_confidence", np.nan), roi_confidence[roi - 1]
+            ok = not (np.isfinite(a) and np.isfinite(b)) or bool(np.isclose(a, b, rtol=1e-6, atol=1e-9))
+        if not ok:
+            disagree.append({"column": col, "label": entry["label"], "neuropal_roi": roi, "file_column": linked})
+    return {"checked": checked, "agree": checked - len(disagree), "disagree": disagree}
+
+# %% ../nbs/02_flavell.ipynb #9df4f491
+def _disagree_text(d, n_rois: int) -> str:
+    "What the file says about one disagreeing entry."
+    head = f"column {d['column']} ({d['label']}): ROI {d['neuropal_roi']}"
+    if d["file_column"] is None:
+        return f"{head} is beyond the file's {n_rois} ROIs"
+    if d["file_column"] == d["column"]:
+        return f"{head} is matched to this column with another confidence"
+    return f"{head} is matched to " + ("no column" if d["file_column"] < 0 else f"column {d['file_column']}")
+
+# %% ../nbs/02_flavell.ipynb #ad5f7e9b
+def _check_pairing(labels: dict, registration, where, source, check: bool, notes: list) -> dict:
+    "`meta['label_check']`; a `DataError` (or, with `check=False`, a note) when most labels disagree with the file."
+    has_roi = any(e.get("neuropal_roi") is not None for e in labels.values())
+    if not labels:
+        return {"status": "no labels"}
+    if not check:
+        return {"status": "not checked (check_labels=False)"}
+    if not has_roi:
+        return {"status": "not possible: the labels have no neuropal_roi"}
+    if registration is None:
+        notes.append(f"{where}: cannot check that these labels belong to {source}: the file has no usable "
+                     "'neuropal_registration/roi_match'")
+        return {"status": "not possible: no roi_match in the file"}
+    rm, conf = registration
+    report = roi_agreement(labels, rm, conf)
+    n, k, bad = report["checked"], report["agree"], report["disagree"]
+    text = "; ".join(_disagree_text(d, len(rm)) for d in bad[:3]) + ("; ..." if len(bad) > 3 else "")
+    if 2 * k < n:
+        raise DataError(f"{where}: these labels look like another recording's: only {k} of {n} entries agree with "
+                        f"'neuropal_registration/roi_match' of {source} (columns are 0-based: {text}); "
+                        "pass check_labels=False to use them anyway")
+    if bad:
+        notes.append(f"{where}: {len(bad)} of {n} labels disagree with 'neuropal_registration/roi_match' of "
+                     f"{source}, kept all the same (columns are 0-based: {text})")
+    return dict(report, status="agree" if not bad else "mostly agree")
+
+# %% ../nbs/02_flavell.ipynb #d0829ce1
+NSM_NAMES = ("NSM", "NSM_2")  # the columns of gcamp/idx_nsm in file order; the file does not say which is NSML or NSMR
+
+
+def _nsm_columns(value, n_columns: int, source) -> list[int]:
+    "0-based trace columns of NSM from `gcamp/idx_nsm` (1-based in the file): one or two, distinct."
+    name = "gcamp/idx_nsm"
+    cols = _whole_numbers(value, name, source, "1-based trace columns", high=n_columns).ravel()
+    if len(cols) > len(NSM_NAMES):
+        raise DataError(f"{source}: dataset '{name}' lists {len(cols)} columns; expected one or two (NSM is one pair)")
+    if len(set(cols.tolist())) < len(cols):
+        raise DataError(f"{source}: dataset '{name}' lists column {cols[0]} twice; expected distinct columns")
+    return [int(c) - 1 for c in cols]
+
+# %% ../nbs/02_flavell.ipynb #1b99e2fe
+def _is_nsm(label: str) -> bool:
+    "True for a NeuroPAL label of NSM (NSM, NSML, NSMR, with or without '?')."
+    return label.rstrip("?").strip().upper().startswith("NSM")
+
+# %% ../nbs/02_flavell.ipynb #86cff797
+def name_nsm(info: pd.DataFrame, nsm_columns) -> tuple[pd.DataFrame, list[str]]:
+    "`neuron_info` with the NSM columns the labels leave unnamed named `NSM`, `NSM_2`; and notes on disagreements."
+    # info: `neuron_info` from `resolve_labels`
+    # nsm_columns: 0-based columns from `gcamp/idx_nsm`, in its order
+    info, notes, taken = info.copy(), [], set(info.name)
+    for k, col in enumerate(nsm_columns):
+        raw = info.at[col, "label_raw"]
+        if raw and not _is_nsm(raw):
+            notes.append(f"the labels call column {col} '{raw}', but 'gcamp/idx_nsm' lists it as NSM")
+        if info.at[col, "status"] == "labelled":
+            continue  # the labels win
+        if NSM_NAMES[k] in taken:
+            notes.append(f"column {col} of 'gcamp/idx_nsm' is not named {NSM_NAMES[k]}: another column has that name")
+            continue
+        info.loc[col, ["name", "source"]] = [NSM_NAMES[k], "idx_nsm"]
+        taken.add(NSM_NAMES[k])
+    for col in info.column[info.label_raw.map(lambda s: bool(s) and _is_nsm(s))]:
+        if nsm_columns and col not in nsm_columns:  # a file without idx_nsm has nothing to disagree with
+            notes.append(f"the labels put '{info.at[col, 'label_raw']}' on column {col}, but 'gcamp/idx_nsm' lists "
+                         f"column{'s' if len(nsm_columns) > 1 else ''} {', '.join(map(str, nsm_columns))} as NSM")
+    return info, notes
 
 # %% ../nbs/02_flavell.ipynb #819a9bda
 def reversal_schedule(reversing, source="") -> pd.DataFrame:
@@ -257,26 +510,46 @@ def food_schedule(encounter_frame_1based: int, n_frames: int, source="") -> pd.D
     spec = [(0, "off food"), (on, "on food")] if on > 0 else [(0, "on food")]
     return make_schedule(spec, n_frames, source=source)
 
+# %% ../nbs/02_flavell.ipynb #b29449cf
+def _food_frame(value, n_frames: int, n_stamps: int, source) -> int:
+    "The 1-based food-encounter frame from `timing/time_food_encounter`: one whole number in 1..T."
+    name = "timing/time_food_encounter"
+    if not _is_empty(value) and np.size(value) != 1:
+        raise DataError(f"{source}: dataset '{name}' holds {np.size(value)} values; expected one frame")
+    what = "the encounter frame (1-based, on the trace's frames" + (
+        f"; the {n_stamps} timestamps are not its timeline)" if n_stamps > n_frames else ")")
+    return int(_whole_numbers(value, name, source, what, high=n_frames).ravel()[0])
+
 # %% ../nbs/02_flavell.ipynb #59d4cb30
-def _event_schedule(spec, f, n_frames: int, fps: float, source):
-    "The schedule asked for: None, 'reversals', 'food', or pairs / a DataFrame for `make_schedule`."
-    if spec is None or spec is False:
+SCHEDULES = ("auto", "food", "reversals", "none")
+
+
+def _schedule_spec(schedule, source):
+    "None for no schedule, one of `SCHEDULES` (but 'none'), or pairs / a DataFrame."
+    if schedule is None or schedule is False or (isinstance(schedule, str) and schedule == "none"):
+        return None
+    if isinstance(schedule, str) and schedule not in SCHEDULES:
+        raise DataError(f"{source}: unknown schedule {schedule!r}; use 'auto', 'food', 'reversals', None, "
+                        "or (onset_frame, label) pairs")
+    return schedule
+
+# %% ../nbs/02_flavell.ipynb #bc5d28be
+def _event_schedule(spec, f, n_frames: int, fps: float, source, food):
+    "The schedule asked for; `food` is the validated encounter frame, or None."
+    if spec is None or (spec == "auto" and food is None):
         return None
     if isinstance(spec, str):
-        if spec == "reversals":
-            vec = _dataset(f, "behavior/reversal_vec", source, required=False)
-            if vec is not None:
-                if np.shape(vec) != (n_frames,):
-                    raise DataError(f"{source}: 'behavior/reversal_vec' has shape {np.shape(vec)}; expected ({n_frames},)")
-                return reversal_schedule(vec, source)
-            return events_schedule(_dataset(f, "behavior/reversal_events", source), n_frames, source)
-        if spec == "food":
-            frame = _dataset(f, "timing/time_food_encounter", source, required=False)
-            if frame is None:
+        if spec in ("auto", "food"):
+            if food is None:
                 raise DataError(f"{source}: no 'timing/time_food_encounter' in the file; give the schedule yourself, "
                                 "e.g. schedule=[(0, 'off food'), (324, 'on food')]")
-            return food_schedule(int(np.ravel(frame)[0]), n_frames, source)
-        raise DataError(f"{source}: unknown schedule {spec!r}; use 'reversals', 'food', or (onset_frame, label) pairs")
+            return food_schedule(food, n_frames, source)
+        vec = _dataset(f, "behavior/reversal_vec", source, required=False)
+        if vec is not None:
+            if np.shape(vec) != (n_frames,):
+                raise DataError(f"{source}: 'behavior/reversal_vec' has shape {np.shape(vec)}; expected ({n_frames},)")
+            return reversal_schedule(vec, source)
+        return events_schedule(_dataset(f, "behavior/reversal_events", source), n_frames, source)
     return make_schedule(spec, n_frames, fps, source=source)
 
 # %% ../nbs/02_flavell.ipynb #78f2b842
@@ -306,44 +579,114 @@ def _labels_input(labels, path):
         return labels
     raise DataError(f"{path}: labels must be 'auto', None, a path to a labels JSON or a dict, got {type(labels).__name__}")
 
+# %% ../nbs/02_flavell.ipynb #f2a4b6c8
+def _frame_times(f, trace: str, n_frames: int, source, notes: list):
+    "Frame times from the first frame, the absolute start, the timestamps used, their count, the rule and the segments."
+    stamps = _timestamps(f, n_frames, f"gcamp/{trace}", source)
+    n_stamps = len(stamps)
+    splits = _optional(lambda v: _splits(v, source), _dataset(f, "gcamp/idx_splits", source, required=False),
+                       n_stamps > n_frames, notes)
+    problem = splits_problem(splits, n_frames, n_stamps) if splits else None
+    if problem and n_stamps == n_frames:
+        notes.append(f"{source}: dataset 'gcamp/idx_splits' does not fit the traces ({problem}); ignored")
+    fits = bool(splits) and problem is None
+    idx = frame_timestamps(n_stamps, n_frames, splits if fits else None)
+    used = stamps[idx]
+    if not np.isfinite(used).all() or (np.diff(used) <= 0).any():
+        raise DataError(f"{source}: 'timing/timestamp_confocal' must be finite and strictly increasing"
+                        + (" over the frames' timestamps" if n_stamps > n_frames else ""))
+    times = used - used[0]
+    starts = np.cumsum([b - a + 1 for a, b in splits])[:-1] if fits else ()
+    segments = time_segments(times, idx, starts)
+    rule = "one per frame" if n_stamps == n_frames else ("idx_splits" if fits else "first")
+    return times, float(used[0]), idx, n_stamps, rule, segments, (splits, problem)
+
+# %% ../nbs/02_flavell.ipynb #30282be6
+def _timing_text(source, trace, n_frames, n_stamps, rule, segments, splits_info, cut, food) -> str | None:
+    "One warning about the frames' times, or None when there is nothing to say."
+    parts = []
+    if n_stamps > n_frames:
+        splits, problem = splits_info
+        if rule == "idx_splits":
+            ranges = ", ".join(f"{a}..{b}" for a, b in splits)
+            how = f"the frames take the timestamps of the ranges of 'gcamp/idx_splits' ({ranges}, 1-based)"
+        else:
+            why = (f"'gcamp/idx_splits' does not fit: {problem}" if problem else "the file has no usable 'gcamp/idx_splits'")
+            how = f"the frames take the first {n_frames} timestamps, frame i the i-th, as the lab's own code reads them ({why})"
+        parts.append(f"'timing/timestamp_confocal' has {n_stamps} timestamps but 'gcamp/{trace}' has {n_frames} frames; "
+                     f"{how}; {n_stamps - n_frames} timestamps left unused")
+        if cut:
+            parts.append(f"behaviour with one value per timestamp ({', '.join(cut)}) was cut the same way")
+        if food is not None:
+            parts.append(f"the food encounter (frame {food}) counts the trace's frames, as the lab's analysis indexes it")
+    if any(s["gap"] for s in segments):
+        parts.append(_gap_text(segments))
+    return f"{source}: " + "; ".join(parts) if parts else None
+
 # %% ../nbs/02_flavell.ipynb #52d140ee
-def _read_file(path: Path, trace: str, schedule):
+def _read_file(path: Path, trace: str, spec, nsm: bool) -> dict:
     "Everything taken from the HDF5 file; any unexpected content becomes a `DataError`."
+    notes = []
     try:
         with _open_h5(path) as f:
-            traces, times, t0 = _traces_and_times(f, trace, path)
-            behaviour = _behaviour(f, traces.shape[0], path)
+            traces = _traces(f, trace, path)
+            n_frames, n_cols = traces.shape
+            times, t0, idx, n_stamps, rule, segments, splits_info = _frame_times(f, trace, n_frames, path, notes)
+            behaviour, cut = _behaviour(f, n_frames, path, idx, n_stamps)
             fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-            sched = _event_schedule(schedule, f, traces.shape[0], fps, path)
-            food = _dataset(f, "timing/time_food_encounter", path, required=False)
+            read = lambda name: _dataset(f, name, path, required=False)
+            food = _optional(lambda v: _food_frame(v, n_frames, n_stamps, path), read("timing/time_food_encounter"),
+                             spec in ("auto", "food"), notes, "pass schedule=None to read the file without it")
+            sched = _event_schedule(spec, f, n_frames, fps, path, food)
+            nsm_cols = _optional(lambda v: _nsm_columns(v, n_cols, path), read("gcamp/idx_nsm"), nsm, notes,
+                                 "pass nsm=False to read the file without it")
+            roi = (read("neuropal_registration/roi_match"), read("neuropal_registration/roi_match_confidence"))
     except DataError:
         raise
     except Exception as e:
         raise DataError(f"{path}: unexpected content in a Flavell-lab HDF5 file ({type(e).__name__}: {e})") from None
-    return traces, times, t0, behaviour, fps, sched, food
+    timing = _timing_text(path, trace, n_frames, n_stamps, rule, segments, splits_info, cut, food)
+    return dict(traces=traces, times=times, t0=t0, behaviour=behaviour, fps=fps, schedule=sched, food=food,
+                nsm=(nsm_cols or []) if nsm else [], roi=roi, n_stamps=n_stamps, rule=rule, segments=segments,
+                notes=notes + ([timing] if timing else []))
 
 # %% ../nbs/02_flavell.ipynb #67274b43
-def read_flavell_h5(path, labels="auto", schedule=None, trace: str = "trace_array",
-                    min_confidence: float | None = None, keep_uncertain: bool = True) -> Recording:
+def read_flavell_h5(path, labels="auto", schedule="auto", trace: str = "trace_array",
+                    min_confidence: float | None = None, keep_uncertain: bool = True,
+                    nsm: bool = True, check_labels: bool = True) -> Recording:
     "Read one Flavell-lab processed HDF5 file (and its NeuroPAL labels) into a `Recording`."
     # labels: 'auto' (look next to the file), None (unlabelled), a JSON path or a parsed dict
-    # schedule: None, 'reversals', 'food', or (onset_frame, label) pairs / a DataFrame
+    # schedule: 'auto' (food when the file records an encounter), 'food', 'reversals', None, or (onset_frame, label) pairs
     # trace: which `gcamp/` array: 'trace_array', 'trace_array_original' or 'traces_array_F_F20'
     # min_confidence: drop labels whose annotator confidence (1-5) is below this
     # keep_uncertain: keep labels ending in '?' (the name drops the '?')
+    # nsm: name the columns of `gcamp/idx_nsm` NSM and NSM_2 (unless the labels name them)
+    # check_labels: refuse labels that disagree with the file's `neuropal_registration/roi_match`
     path = Path(path)
-    traces, times, t0, behaviour, fps, sched, food = _read_file(path, trace, schedule)
-    n_cols = traces.shape[1]
+    spec = _schedule_spec(schedule, path)
+    got = _read_file(path, trace, spec, nsm)
+    notes, n_cols = got["notes"], got["traces"].shape[1]
     lab = _labels_input(labels, path)
-    names, info, conflicts = resolve_labels(read_labels(lab, n_cols, path) if lab is not None else {},
-                                            n_cols, min_confidence, keep_uncertain)
-    if conflicts:
-        warnings.warn(f"{path}: {len(conflicts)} label(s) claimed by several columns, resolved by confidence: "
-                      + "; ".join(_conflict_text(c) for c in conflicts), stacklevel=2)
-    meta = {"format": "flavell_h5", "trace": trace, "t0": t0, "labels_path": str(lab) if isinstance(lab, (str, Path)) else None,
-            "neuron_info": info, "label_conflicts": conflicts,
-            "n_labelled": int((info.status == "labelled").sum())}
-    if food is not None:
-        meta["time_food_encounter"] = int(np.ravel(food)[0])
-    return Recording(key=recording_key(path), neurons=names, traces=traces, fps=fps, times=times,
-                     schedule=sched, behaviour=behaviour, source=str(path), meta=meta)
+    parsed = read_labels(lab, n_cols, path) if lab is not None else {}
+    where = str(lab) if isinstance(lab, (str, Path)) else f"labels for {path}"
+    wants_check = check_labels and any(e.get("neuropal_roi") is not None for e in parsed.values())
+    registration = _optional(lambda v: _roi_match(v, got["roi"][1], n_cols, path), got["roi"][0], wants_check, notes,
+                             "pass check_labels=False to use the labels without it")
+    label_check = _check_pairing(parsed, registration, where, path, check_labels, notes)
+    _, info, conflicts = resolve_labels(parsed, n_cols, min_confidence, keep_uncertain)
+    info, nsm_notes = name_nsm(info, got["nsm"])
+    for text in ([f"{path}: {len(conflicts)} label(s) claimed by several columns, resolved by confidence: "
+                  + "; ".join(_conflict_text(c) for c in conflicts)] if conflicts else []) + notes \
+                + [f"{path}: {n}" for n in nsm_notes]:
+        warnings.warn(text, stacklevel=2)
+    meta = {"format": "flavell_h5", "trace": trace, "t0": got["t0"],
+            "labels_path": str(lab) if isinstance(lab, (str, Path)) else None,
+            "neuron_info": info, "label_conflicts": conflicts, "n_labelled": int((info.status == "labelled").sum()),
+            "label_check": label_check, "nsm_columns": got["nsm"],
+            "schedule": None if got["schedule"] is None else ("given" if not isinstance(spec, str) else
+                                                              "reversals" if spec == "reversals" else "food"),
+            "n_timestamps": got["n_stamps"], "timestamp_rule": got["rule"], "segments": got["segments"]}
+    if got["food"] is not None:
+        meta["time_food_encounter"] = got["food"]
+    return Recording(key=recording_key(path), neurons=info["name"].tolist(), traces=got["traces"], fps=got["fps"],
+                     times=got["times"], schedule=got["schedule"], behaviour=got["behaviour"], source=str(path), meta=meta)
