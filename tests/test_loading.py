@@ -3,6 +3,7 @@ import json
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import wormsae as ws
@@ -117,6 +118,23 @@ def test_options_pass_through(three_formats):
         load_many(d, colour="red")
     with pytest.raises(DataError, match="outside"):  # a bad option value is still the reader's DataError
         load(d / "c.csv", schedule=[(99, "X")])
+
+
+def test_csv_options_in_a_mixed_folder(tmp_path):
+    "fps= reaches only the CSV reader (the Flavell file keeps its own timestamps); min_confidence= reaches the CSV's conf."
+    d = tmp_path / "mixed"
+    d.mkdir()
+    rec = Recording.from_array(np.arange(120.0).reshape(40, 3), ["AVAL", "ASHR", "RIML"], fps=1 / 0.375, key="pub",
+                               schedule=[(8, "OP50")])
+    write_wormworld_csv(rec, d / "pub.csv", metadata=pd.DataFrame({"conf": [0.9, 0.2, ""]}))
+    flavell_file(d / "2020-01-01-01-data.h5")
+    assert (d / "pub.csv").read_text().startswith(",neuron,neuron_group,conf,stimulus,0,1,")  # the published layout
+    with pytest.warns(UserWarning, match="pub.csv: min_confidence=0.5 dropped 2 of 3 neurons"):
+        col = load_many(d, fps=4.0, min_confidence=0.5)
+    assert col["pub"].fps == 4.0 and col["pub"].neurons == ["AVAL"]
+    assert col["pub"].schedule.offset_frame.tolist() == [40]  # 15 s at 4 Hz = 60 frames, capped at the end
+    assert col["2020-01-01-01"].fps == pytest.approx(2.0)  # from its timestamps, untouched by fps=
+    assert load_many(d)["pub"].fps == 1 / 0.375
 
 
 @pytest.mark.parametrize("name, reader", [("c.csv", "wormworld"), ("2020-01-01-01-data.h5", "flavell"),

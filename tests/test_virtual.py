@@ -1,4 +1,5 @@
 "Tests of the virtual worm: planted biology, ground truth, CSV round trip and the example cache."
+import ast
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from scipy import stats
 
 from wormsae.data import DataError
+from wormsae.loading import load_many
 from wormsae.virtual import (DATA_VERSION, EXAMPLE_PARAMS, NEURONS, PANEL, GroundTruth, cache_is_valid,
                              ensure_virtual_worm, example, example_ground_truth, load_ground_truth, panel_schedule,
                              planted_features, read_virtual_worm, virtual_worm, write_virtual_worm)
@@ -330,13 +332,15 @@ def test_csv_round_trip(tmp_path):
     assert back.keys == mem.keys and back.neurons == mem.neurons
     for a, b in zip(mem, back):
         assert a.neurons == b.neurons and a.fps == b.fps
-        assert np.abs(a.times - b.times).max() <= 1e-6  # headers keep microseconds
+        np.testing.assert_array_equal(a.times, b.times)  # numbered frames at the panel's rate, as generated
         assert a.schedule[["onset_frame", "label", "offset_frame", "repeat"]].equals(
             b.schedule[["onset_frame", "label", "offset_frame", "repeat"]])
         assert np.array_equal(np.isnan(a.traces), np.isnan(b.traces))
         err = np.nanmax(np.abs(a.traces.astype(float) - b.traces))
         assert err <= 0.5e-4 + 1e-6  # 4 decimals in the CSV, float32 in memory
         assert b.source.endswith(f"{a.key}.csv")  # came through the file reader
+        assert b.meta["frame_header"] == "frame number" and b.meta["fps_source"] == "default"
+        pd.testing.assert_frame_equal(b.meta["neuron_info"].drop(columns="row"), a.meta["neuron_info"])
     for k in gt.keys:
         assert np.array_equal(gt.drivers[k].to_numpy(), gt_back.drivers[k].to_numpy())
         assert np.array_equal(gt.windows[k], gt_back.windows[k])
@@ -420,3 +424,67 @@ def test_non_default_timing_round_trips(tmp_path):
     assert (sched.offset_frame - sched.onset_frame == round(10.0 * col[0].fps)).all()
     assert (np.diff(sched.onset_frame) == round(45.0 * col[0].fps)).all()
     assert np.array_equal(gt.windows[col.keys[0]], col[0].stimulus_labels())
+
+
+# ---------------------------------------------------------------- the published layout on disk
+
+def test_files_in_the_published_layout(tmp_path):
+    "Nine metadata columns (index, neuron, neuron_group, conf, four generic, stimulus), frames 0..4978, key last."
+    write_virtual_worm(tmp_path, n_animals=1, seed=2)
+    mem, _ = virtual_worm(n_animals=1, seed=2)
+    df = pd.read_csv(tmp_path / "vw_00.csv")  # as third-party readers of the real files do
+    assert list(df.columns[:9]) == ["Unnamed: 0", "neuron", "neuron_group", "conf", "roi", "sex", "strain", "notes",
+                                    "stimulus"]
+    assert list(df.columns[9:-1].astype(float)) == list(range(4979)) and df.columns[-1] == "key"
+    onsets = [(int(float(o)), lab) for o, lab in ast.literal_eval(df.iloc[0]["stimulus"])]
+    assert onsets == list(zip(mem[0].schedule.onset_frame, mem[0].schedule.label))
+    assert "180.0" in df.iloc[0]["stimulus"]  # float onsets, as in the real files
+    assert df["stimulus"].iloc[1:].isna().all() and (df["key"] == "vw_00").all()
+    assert df["neuron"].tolist() == mem[0].neurons
+    np.testing.assert_allclose(df.iloc[:, 9:-1].to_numpy(float).T, mem[0].traces, atol=0.5e-4 + 1e-6)
+
+
+def test_identification_confidence(vw):
+    col, _ = vw
+    for r in col:
+        info = r.meta["neuron_info"]
+        assert info.name.tolist() == r.neurons
+        assert info.confidence.between(0, 1).all() and 0.5 < info.confidence.median() < 0.9
+        assert (info.neuron_group == [n[:-1] if n[-1] in "LR" and n[:-1] + {"L": "R", "R": "L"}[n[-1]] in NEURONS
+                                      else n for n in r.neurons]).all()
+    a, b = (col[k].meta["neuron_info"].set_index("name").confidence for k in (0, 1))
+    shared = a.index.intersection(b.index)
+    assert not np.array_equal(a[shared], b[shared])  # animal-to-animal scatter
+    assert np.corrcoef(a[shared], b[shared])[0, 1] > 0.3  # around a per-neuron identifiability
+
+
+def test_min_confidence_on_virtual_files(tmp_path):
+    write_virtual_worm(tmp_path, n_animals=2, seed=3)
+    mem, _ = virtual_worm(n_animals=2, seed=3)
+    with pytest.warns(UserWarning, match="min_confidence=0.7 dropped"):
+        col = load_many(tmp_path, min_confidence=0.7)
+    for a, b in zip(mem, col):
+        info = a.meta["neuron_info"]
+        assert b.neurons == info.name[info.confidence >= 0.7].tolist()
+        assert b.meta["low_confidence"].name.tolist() == info.name[info.confidence < 0.7].tolist()
+
+
+def test_blank_frames_knob(tmp_path):
+    "blank_frames=98 empties the first 98 frames of every neuron, as in some real files, and changes nothing else."
+    plain, _ = virtual_worm(n_animals=1, seed=4)
+    blank, _ = virtual_worm(n_animals=1, seed=4, blank_frames=98)
+    assert np.isnan(blank[0].traces[:98]).all()
+    np.testing.assert_array_equal(blank[0].traces[98:], plain[0].traces[98:])
+    write_virtual_worm(tmp_path, n_animals=1, seed=4, blank_frames=98)
+    back, _ = read_virtual_worm(tmp_path)
+    assert back[0].n_frames == 4979 and np.isnan(back[0].traces[:98]).all()
+    assert back[0].schedule.onset_frame.tolist() == plain[0].schedule.onset_frame.tolist()
+    with pytest.raises(ValueError, match="blank_frames must be in 0..n_frames - 1"):
+        virtual_worm(n_animals=1, blank_frames=5000)
+
+
+def test_custom_rate_is_written_with_its_times(tmp_path):
+    "A virtual worm at another rate cannot be carried by numbered frames: it is written in the '0.0s' dialect."
+    write_virtual_worm(tmp_path, n_animals=1, fps=2.0, n_frames=4000)
+    col, _ = read_virtual_worm(tmp_path)
+    assert col[0].meta["frame_header"] == "seconds" and col[0].fps == pytest.approx(2.0)

@@ -3,6 +3,7 @@ atomic writes, and a property-based test that random small CSVs either load exac
 import csv
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ BAD = {
     "header_only": ("neuron,0.0s,0.5s,stimulus,key\n", ["header but no neuron rows"]),
     "blank_lines_only": ("\n\n\n", ["no header row"]),
     "no_neuron_column": ("name,0.0s,0.5s\nAVAL,1,2\n", ["no 'neuron' column"]),
-    "no_time_columns": ("neuron,t0,t1,time\nAVAL,1,2,3\n", ["no time columns", "'0.0s'"]),
+    "no_frame_columns": ("neuron,t0,t1,time\nAVAL,1,2,3\n", ["no frame columns", "'0'", "'0.0s'"]),
     "duplicated_neurons": ("neuron,0.0s\nAVAL,1\nRIML,2\nAVAL,3\n", ["duplicated neuron names", "'AVAL': [2, 4]"]),
     "duplicated_after_strip": ("neuron,0.0s\nAVAL,1\n\" AVAL \",3\n", ["duplicated neuron names", "'AVAL'"]),
     "empty_neuron_name": ("neuron,0.0s\nAVAL,1\n,2\n", ["row 3 has no neuron name"]),
@@ -90,6 +91,19 @@ BAD = {
                        ["not a text CSV file"]),
     "binary_with_nul": (b"\x00\x01\x02,\x03\n\x00\xfe\xff", []),
     "png_bytes": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(200)), []),
+    # the published layout (frame columns named by frame number)
+    "mixed_frame_headers": ("neuron,0,1,2,3,1.5s,2.0s\nAVAL,1,2,3,4,5,6\n",
+                            ["named by frame number ('0', '1', '2', ...)", "by time in seconds ('1.5s', '2.0s')"]),
+    "fractional_frame_number": (",neuron,0,1,98.5\n0,AVAL,1,2,3\n", ["frame column '98.5' is not a whole frame number"]),
+    "negative_frame_number": (",neuron,-1,0,1\n0,AVAL,1,2,3\n", ["frame column '-1' has a negative frame number"]),
+    "duplicated_frame_number": (",neuron,0,1,1.0,2\n0,AVAL,1,2,3,4\n", ["duplicated column headers ['1', '1.0']"]),
+    "duplicated_frame_header": (",neuron,0,1,1\n0,AVAL,1,2,3\n", ["duplicated column headers ['1']"]),
+    "absurd_frame_number": (",neuron,0,1,1e12\n0,AVAL,1,2,3\n", ["numbered up to 1000000000000 but there are only 3"]),
+    "infinite_frame_number": (",neuron,0,1,1e400\n0,AVAL,1,2,3\n", ["frame column '1e400' is not a whole frame number"]),
+    "published_non_numeric_cell": (",neuron,conf,0,1,key\n0,AVAL,0.9,1,2,k\n1,RIML,0.8,3,O.4,k\n",
+                                   ["row 3 (neuron 'RIML'), column '1': 'O.4' is not a number"]),
+    "published_onset_past_end": (",neuron,stimulus,0,1,key\n0,AVAL,\"[(2.0, 'OP50')]\",1,2,k\n", ["onset 2", "outside"]),
+    "published_fractional_onset": (",neuron,stimulus,0,1,key\n0,AVAL,\"[(0.5, 'OP50')]\",1,2,k\n", ["whole frame"]),
 }
 
 
@@ -281,6 +295,230 @@ def test_short_rows_and_blank_stimulus(tmp_path):
     assert len(rec.schedule) == 0
 
 
+# ---- the published layout: numbered frame columns, 9 metadata columns, 98 empty leading frames ----
+
+PANEL_FRAMES, BLANK = 4979, 98
+PUB_NEURONS = ["AIBL", "ASHR", "AVAL", "RIML"]
+PUB_CONF = ["0.95", "0.4", "", "0.7"]  # AVAL has no confidence
+PUB_STIM = "[(180.0, 'OP50'), (340.0, '10mM CuSO4'), (500.0, 'OP50'), (4800.0, 'Control')]"
+
+
+def planted(j, i):
+    "The value planted for neuron j at frame i (exact in 4 decimals)."
+    return j + i / 10000
+
+
+def published_file(tmp_path, name="20220327_herm_2.csv", index_header="Unnamed: 0", frames=None, float_headers=False,
+                   conf=PUB_CONF, holes=((1, 1000), (3, 4978))):
+    """A file laid out as the published ones: 9 metadata columns (pandas index first), one column per frame named by
+    its number, the first 98 frames empty for every neuron, float onsets in the first row, a trailing key."""
+    frames = range(PANEL_FRAMES) if frames is None else frames
+    header = [index_header, "neuron", "neuron_group", "conf", "cell_id", "x", "y", "z", "stimulus"]
+    header += [f"{i}.0" if float_headers else str(i) for i in frames] + ["key"]
+    rows = []
+    for j, n in enumerate(PUB_NEURONS):
+        cells = ["" if i < BLANK or (j, i) in holes else f"{planted(j, i):.4f}" for i in frames]
+        rows.append([j, n, n[:3], conf[j], f"roi_{j:03d}", 1.5 * j, 2.0, -0.5, PUB_STIM if j == 0 else ""]
+                    + cells + ["20220327_herm_2"])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header] + rows)
+    return write(tmp_path, buf.getvalue(), name)
+
+
+def expected_traces(frames=range(PANEL_FRAMES), holes=((1, 1000), (3, 4978))):
+    "The traces the published file must read as: planted values, NaN in the empty leading frames, holes and absent frames."
+    out = np.full((PANEL_FRAMES, len(PUB_NEURONS)), np.nan, np.float32)
+    for i in frames:
+        if i >= BLANK:
+            out[i] = [planted(j, i) for j in range(len(PUB_NEURONS))]
+    for j, i in holes:
+        out[i, j] = np.nan
+    return out
+
+
+@pytest.mark.parametrize("index_header", ["Unnamed: 0", ""])
+def test_published_layout(tmp_path, index_header):
+    rec = read_wormworld_csv(published_file(tmp_path, index_header=index_header))
+    assert rec.key == "20220327_herm_2" and rec.neurons == PUB_NEURONS
+    assert rec.traces.shape == (4979, 4) and rec.traces.dtype == np.float32
+    assert np.isnan(rec.traces).sum() == 98 * 4 + 2  # the empty leading frames are kept, plus two empty cells
+    assert np.isnan(rec.traces[:98]).all() and not np.isnan(rec.traces[98]).any()
+    np.testing.assert_allclose(rec.traces, expected_traces(), rtol=0, atol=1e-6)
+    assert rec.fps == pytest.approx(2.667, abs=1e-3) and rec.fps == 1 / 0.375
+    np.testing.assert_allclose(rec.times[[0, 1, 4978]], [0, 0.375, 4978 * 0.375])
+    assert rec.duration == pytest.approx(1867.125)  # 4979 frames of 0.375 s
+    assert (rec.meta["frame_header"], rec.meta["fps_source"], rec.meta["absent_frames"]) == ("frame number", "default", [])
+    s = rec.schedule
+    assert s.onset_frame.tolist() == [180, 340, 500, 4800]  # float onsets, frames counted from 0 incl. the empty ones
+    assert s.label.tolist() == ["OP50", "10mM CuSO4", "OP50", "Control"]
+    assert (s.offset_frame - s.onset_frame).tolist() == [40, 40, 40, 40]  # 15 s presentations = 40 frames
+    assert s.repeat.tolist() == [0, 0, 1, 0]
+    labels = rec.stimulus_labels()
+    assert (labels == "OP50").sum() == 80 and (labels[180:220] == "OP50").all() and labels[220] == ""
+    info = rec.meta["neuron_info"]
+    assert info.name.tolist() == PUB_NEURONS and info.neuron_group.tolist() == ["AIB", "ASH", "AVA", "RIM"]
+    np.testing.assert_array_equal(info.confidence.to_numpy(), [0.95, 0.4, np.nan, 0.7])
+    assert info.row.tolist() == [2, 3, 4, 5]
+    meta = rec.meta["neuron_metadata"]
+    assert list(meta.columns) == [index_header, "neuron", "neuron_group", "conf", "cell_id", "x", "y", "z"]
+    assert meta[index_header].tolist() == ["0", "1", "2", "3"]  # the pandas index is metadata, never a frame
+    assert meta["cell_id"].tolist() == ["roi_000", "roi_001", "roi_002", "roi_003"]
+
+
+def test_published_layout_fps_option(tmp_path):
+    p = published_file(tmp_path)
+    rec = read_wormworld_csv(p, fps=3.0)
+    assert rec.fps == 3.0 and rec.meta["fps_source"] == "fps option"
+    np.testing.assert_allclose(rec.times[[1, 4978]], [1 / 3, 4978 / 3])
+    # the presentation length in frames follows the rate: 15 s at 3 Hz = 45 frames
+    assert (rec.schedule.offset_frame - rec.schedule.onset_frame).tolist() == [45, 45, 45, 45]
+    assert ws.load(p, fps=3.0).fps == 3.0
+    col = ws.load_many([p], fps=3.0, min_confidence=0.5)
+    assert col[0].fps == 3.0 and col[0].neurons == ["AIBL", "RIML"]
+
+
+@pytest.mark.parametrize("fps", [0, -2.667, float("nan"), float("inf"), "2.667", True, 1e6])
+def test_bad_fps_option(tmp_path, fps):
+    p = published_file(tmp_path)
+    with pytest.raises(DataError, match="is not a usable frame rate") as e:
+        read_wormworld_csv(p, fps=fps)
+    assert str(p) in str(e.value)
+    with pytest.raises(DataError, match="is not a usable frame rate"):
+        ws.load(p, fps=fps)
+
+
+def test_fps_option_against_seconds_headers(tmp_path):
+    p = write(tmp_path, "neuron,0.0s,0.375s,0.75s,1.125s\nAVAL,1,2,3,4\n", "secs.csv")
+    assert read_wormworld_csv(p).meta["fps_source"] == "headers"
+    agree = read_wormworld_csv(p, fps=2.667)  # the nominal rate, within 1% of the headers'
+    assert agree.fps == pytest.approx(1 / 0.375) and agree.meta["fps_source"] == "headers"
+    msg = assert_data_error_with(p, dict(fps=2.0), "fps=2 contradicts the frame times in the headers", "2.667")
+    assert "'0.0s', '0.375s'" in msg
+
+
+def assert_data_error_with(path, options, *fragments):
+    "Like assert_data_error, with reader options."
+    return assert_data_error(path, *fragments, reader=lambda p: read_wormworld_csv(p, **options))
+
+
+@pytest.mark.parametrize("float_headers", [False, True])
+def test_file_starting_at_frame_98(tmp_path, float_headers):
+    "A file without the 98 empty columns ('98.0', '99.0', ...): the frames before come back as NaN, without a warning."
+    p = published_file(tmp_path, frames=range(98, PANEL_FRAMES), float_headers=float_headers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_wormworld_csv(p)
+    assert rec.traces.shape == (4979, 4)
+    np.testing.assert_allclose(rec.traces, expected_traces(), rtol=0, atol=1e-6)
+    assert rec.meta["absent_frames"] == list(range(98))
+    assert rec.schedule.onset_frame.tolist() == [180, 340, 500, 4800]  # onsets still count from frame 0
+    assert (rec.stimulus_labels()[180:220] == "OP50").all() and rec.stimulus_labels()[179] == ""
+
+
+def test_float_headers_with_empty_leading_columns(tmp_path):
+    rec = read_wormworld_csv(published_file(tmp_path, float_headers=True))
+    np.testing.assert_allclose(rec.traces, expected_traces(), rtol=0, atol=1e-6)
+    assert rec.meta["absent_frames"] == []
+
+
+def test_interior_gap_warns_once_and_keeps_onsets(tmp_path):
+    frames = [i for i in range(PANEL_FRAMES) if not 2000 <= i < 2003 and i != 3000]
+    p = published_file(tmp_path, frames=frames)
+    with pytest.warns(UserWarning) as caught:
+        rec = read_wormworld_csv(p)
+    gap = [w for w in caught if "have no column" in str(w.message)]
+    assert len(gap) == 1
+    assert str(p) in str(gap[0].message) and "4 frame(s)" in str(gap[0].message) and "the first is 2000" in str(gap[0].message)
+    assert rec.traces.shape == (4979, 4) and rec.meta["absent_frames"] == [2000, 2001, 2002, 3000]
+    np.testing.assert_allclose(rec.traces, expected_traces(frames), rtol=0, atol=1e-6)
+    assert np.isnan(rec.traces[[2000, 2001, 2002, 3000]]).all()
+    assert rec.traces[2003, 0] == np.float32(planted(0, 2003))  # frames after the gap stay where their numbers say
+    assert rec.schedule.onset_frame.tolist() == [180, 340, 500, 4800]
+
+
+def test_min_confidence(tmp_path):
+    p = published_file(tmp_path)
+    with pytest.warns(UserWarning, match="min_confidence=0.5 dropped 2 of 4 neurons") as caught:
+        rec = read_wormworld_csv(p, min_confidence=0.5)
+    assert "'ASHR', 'AVAL'" in str(caught[0].message) and str(p) in str(caught[0].message)
+    assert rec.neurons == ["AIBL", "RIML"]  # 0.4 is below, a missing confidence counts as below
+    np.testing.assert_allclose(rec.traces, expected_traces()[:, [0, 3]], rtol=0, atol=1e-6)
+    assert rec.meta["neuron_info"].name.tolist() == ["AIBL", "RIML"]
+    assert rec.meta["neuron_metadata"].neuron.tolist() == ["AIBL", "RIML"]
+    low = rec.meta["low_confidence"]
+    assert low.name.tolist() == ["ASHR", "AVAL"] and low.row.tolist() == [3, 4]
+    assert low.confidence.iloc[0] == 0.4 and np.isnan(low.confidence.iloc[1])
+    assert rec.schedule.onset_frame.tolist() == [180, 340, 500, 4800]  # the schedule is in the first row, even if dropped
+    with pytest.warns(UserWarning, match="dropped 1 of 4 neurons whose confidence is lower or missing: 'AVAL'$"):
+        assert read_wormworld_csv(p, min_confidence=0.4).neurons == ["AIBL", "ASHR", "RIML"]  # equal to it is kept
+    assert ws.load(p, min_confidence=0.9).neurons == ["AIBL"]
+    assert read_wormworld_csv(p).meta["low_confidence"].empty
+
+
+def test_min_confidence_errors(tmp_path):
+    p = published_file(tmp_path)
+    assert_data_error_with(p, dict(min_confidence=0.99), "min_confidence=0.99 leaves no neuron", "0.95")
+    for bad in ("0.5", float("nan"), True):
+        assert_data_error_with(p, dict(min_confidence=bad), "is not a number")
+    no_conf = write(tmp_path, "neuron,0,1\nAVAL,1,2\n", "no_conf.csv")
+    assert_data_error_with(no_conf, dict(min_confidence=0.5), "needs a 'conf' column")
+    words = published_file(tmp_path, name="words.csv", conf=["0.95", "high", "", "0.7"])
+    assert_data_error_with(words, dict(min_confidence=0.5), "row 3 (neuron 'ASHR'), column 'conf': 'high' is not a number")
+    with pytest.warns(UserWarning, match="row 3 \\(neuron 'ASHR'\\), column 'conf': 'high' is not a number; its "
+                                         "confidence is taken as missing"):
+        rec = read_wormworld_csv(words)  # unused, so not an error: but never a silent number
+    assert np.isnan(rec.meta["neuron_info"].confidence.iloc[1])
+
+
+def test_the_two_layouts_read_the_same(tmp_path):
+    "The same recording written in the published layout and in the '0.0s' dialect reads back identically."
+    rec = ws.read_wormworld_csv(published_file(tmp_path))
+    meta = rec.meta["neuron_metadata"].drop(columns=["Unnamed: 0", "neuron"])
+    a = read_wormworld_csv(write_wormworld_csv(rec, tmp_path / "a.csv", metadata=meta, layout="published"))
+    b = read_wormworld_csv(write_wormworld_csv(rec, tmp_path / "b.csv", metadata=meta, layout="seconds"))
+    assert (a.meta["frame_header"], b.meta["frame_header"]) == ("frame number", "seconds")
+    np.testing.assert_array_equal(a.traces, b.traces)
+    np.testing.assert_array_equal(a.traces, rec.traces)
+    assert a.fps == rec.fps and b.fps == pytest.approx(rec.fps, rel=1e-6)
+    pd.testing.assert_frame_equal(a.schedule, b.schedule)
+    pd.testing.assert_frame_equal(a.meta["neuron_info"].drop(columns="row"), rec.meta["neuron_info"].drop(columns="row"))
+    pd.testing.assert_frame_equal(b.meta["neuron_info"], a.meta["neuron_info"])
+
+
+def test_writer_published_layout(tmp_path):
+    rec = read_wormworld_csv(published_file(tmp_path))
+    meta = pd.DataFrame({"neuron_group": ["AIB", "ASH", "AVA", "RIM"], "conf": [0.95, 0.4, np.nan, 0.7],
+                         "roi": [1, 2, 3, 4], "sex": "herm", "strain": "s", "notes": ""})
+    out = write_wormworld_csv(rec, tmp_path / "w.csv", metadata=meta)  # auto: the published layout
+    with open(out, newline="") as f:
+        header, first, second = [next(csv.reader(f)) for _ in range(3)]
+    assert header[:9] == ["", "neuron", "neuron_group", "conf", "roi", "sex", "strain", "notes", "stimulus"]
+    assert header[9:-1] == [str(i) for i in range(4979)] and header[-1] == "key"
+    assert first[:4] == ["0", "AIBL", "AIB", "0.95"] and second[3] == "0.4"
+    assert first[8] == PUB_STIM and second[8] == ""  # float onsets, in the first row only
+    assert first[9:9 + 98] == [""] * 98 and first[9 + 98] == "0.0098" and first[-1] == "20220327_herm_2"
+    # third-party readers of the real files skip 9 metadata columns and stop before the trailing key
+    df = pd.read_csv(out)
+    assert list(df.columns[9:-1].astype(float)) == list(range(4979))
+    np.testing.assert_allclose(df.iloc[:, 9:-1].to_numpy(float).T, rec.traces, atol=1e-6)
+
+
+def test_writer_layout_errors(tmp_path):
+    slow = Recording.from_array(np.ones((5, 1)), ["AVAL"], fps=2.0, key="slow")
+    with pytest.raises(ValueError, match="runs at 2 Hz from 0 s: write it with layout='seconds'"):
+        write_wormworld_csv(slow, tmp_path / "slow.csv", layout="published")
+    late = Recording.from_array(np.ones((5, 1)), ["AVAL"], fps=1 / 0.375, key="late", times=10 + 0.375 * np.arange(5))
+    with pytest.raises(ValueError, match="from 10 s"):
+        write_wormworld_csv(late, tmp_path / "late.csv", layout="published")
+    assert read_wormworld_csv(write_wormworld_csv(late, tmp_path / "late.csv")).times[0] == 10  # auto keeps the times
+    with pytest.raises(ValueError, match="layout must be 'auto', 'published' or 'seconds'"):
+        write_wormworld_csv(slow, tmp_path / "x.csv", layout="excel")
+    for clash in ("key", "Stimulus", "", "12", "0.5s"):
+        with pytest.raises(ValueError, match="clash with the columns the file needs itself"):
+            write_wormworld_csv(slow, tmp_path / "x.csv", metadata=pd.DataFrame({clash: ["a"]}))
+    assert list(tmp_path.iterdir()) == [tmp_path / "late.csv"]
+
+
 # ---- written by the package: round trip and atomic writes ----
 
 def toy_recording(key="20220327_herm_2", seed=0, T=300):
@@ -293,10 +531,11 @@ def toy_recording(key="20220327_herm_2", seed=0, T=300):
                                 presentation_s=15)
 
 
-def test_round_trip(tmp_path):
-    rec = toy_recording()
+@pytest.mark.parametrize("layout", ["published", "seconds"])
+def test_round_trip(tmp_path, layout):
+    rec = toy_recording()  # 2.667 Hz: the panel's rate to 0.1%, so the published layout can carry it
     meta = pd.DataFrame({"class": ["inter, command", 'say "x"', "sensory\nnew line", ""], "score": [1, 2, 3, 4]})
-    out = write_wormworld_csv(rec, tmp_path / "file_stem.csv", metadata=meta)
+    out = write_wormworld_csv(rec, tmp_path / "file_stem.csv", metadata=meta, layout=layout)
     assert out == tmp_path / "file_stem.csv" and os.listdir(tmp_path) == ["file_stem.csv"]
     back = read_wormworld_csv(out)
     assert back.key == rec.key  # from the key column, not the stem
@@ -307,18 +546,26 @@ def test_round_trip(tmp_path):
                     dtype=np.float32)
     np.testing.assert_allclose(back.traces, want, rtol=1e-7, atol=0)
     assert np.nanmax(np.abs(back.traces - rec.traces)) <= 5e-5 + 1e-6
-    np.testing.assert_allclose(back.times, rec.times, rtol=1e-5)
-    assert back.fps == pytest.approx(rec.fps, rel=1e-3)  # re-estimated from headers with 6 significant digits
+    if layout == "seconds":
+        np.testing.assert_allclose(back.times, rec.times, rtol=1e-5)
+        assert back.fps == pytest.approx(rec.fps, rel=1e-3)  # re-estimated from headers with 6 significant digits
+        assert back.meta["fps_source"] == "headers"
+    else:  # numbered frames at the panel's nominal rate: 2.667 Hz reads back as 1 / 0.375 s
+        assert back.fps == 1 / 0.375 and back.meta["fps_source"] == "default"
+        np.testing.assert_allclose(back.times, 0.375 * np.arange(rec.n_frames))
     pd.testing.assert_frame_equal(back.schedule, rec.schedule)
     for w in ("presentation", "cycle"):
         np.testing.assert_array_equal(back.stimulus_labels(w), rec.stimulus_labels(w))
     got = back.meta["neuron_metadata"]
-    assert list(got.columns) == ["neuron", "class", "score"]
+    own = {"published": ["", "neuron", "neuron_group", "conf"], "seconds": ["neuron"]}[layout]
+    assert list(got.columns) == own + ["class", "score"]
     assert got["class"].fillna("").tolist() == meta["class"].tolist()
     assert got["score"].tolist() == ["1", "2", "3", "4"]  # metadata stays text
+    assert back.meta["neuron_info"].name.tolist() == rec.neurons
+    assert back.meta["neuron_info"].confidence.isna().all()  # no conf given
     # the same through the public entry points
-    again = ws.load(ws.save(rec, tmp_path / "x.csv"))
-    np.testing.assert_array_equal(again.traces, read_wormworld_csv(write_wormworld_csv(rec, tmp_path / "y.csv")).traces)
+    again = ws.load(ws.save(rec, tmp_path / "x.csv", layout=layout))
+    np.testing.assert_array_equal(again.traces, back.traces)
 
 
 def test_round_trip_fewer_decimals_and_no_schedule(tmp_path):
@@ -423,18 +670,29 @@ def random_csv(draw, extended=False):
     n_rows = 0 if one_in(draw, 10) else draw(st.integers(1, 4))
     if n_rows == 0:
         bad.append("no rows")
-    # frame times: multiples of 1/8 s, up to 20 s apart (1000 s in the extended test: presentations < 1 frame)
-    max_t = 1000 if extended else 20
-    times = [] if one_in(draw, 10) else sorted(draw(st.sets(st.integers(0, max_t * 8), min_size=1, max_size=5)))
-    times = [t / 8 for t in times]
+    numbered = draw(st.booleans())  # frame columns named by frame number (published layout) or by time ('0.0s')
+    if numbered:
+        # frame numbers, possibly starting above 0 or with gaps: the missing frames must come back as NaN rows
+        top = 1500 if extended else 12
+        times = [] if one_in(draw, 10) else sorted(draw(st.sets(st.integers(0, top), min_size=1, max_size=5)))
+        spell = [str, lambda k: f"{k}.0", lambda k: f"{k:.2f}", lambda k: f"{k}e0", lambda k: f" {k} "]
+        n_frames = times[-1] + 1 if times else 0
+        if times and n_frames - len(times) > max(len(times), 1000):
+            bad.append("frame numbers too sparse")
+    else:
+        # frame times: multiples of 1/8 s, up to 20 s apart (1000 s in the extended test: presentations < 1 frame)
+        max_t = 1000 if extended else 20
+        times = [] if one_in(draw, 10) else sorted(draw(st.sets(st.integers(0, max_t * 8), min_size=1, max_size=5)))
+        times = [t / 8 for t in times]
+        spell = [lambda t: f"{t}s", lambda t: f"{t:g}s", lambda t: f"{t:.3f}s", lambda t: f"{t} s"]
+        n_frames = len(times)
     if not times:
-        bad.append("no time columns")
-    spell = [lambda t: f"{t}s", lambda t: f"{t:g}s", lambda t: f"{t:.3f}s", lambda t: f"{t} s"]
+        bad.append("no frame columns")
     headers = [draw(st.sampled_from(spell))(t) for t in times]
-    if times and one_in(draw, 8):  # the same time again, same or other spelling
+    if times and one_in(draw, 8):  # the same frame or time again, same or other spelling
         h = draw(st.sampled_from(spell))(draw(st.sampled_from(times)))
         headers.append(" " + h if extended and draw(st.booleans()) else h)
-        bad.append("repeated time")
+        bad.append("repeated frame")
     names = draw(st.lists(NAME, min_size=n_rows, max_size=n_rows, unique_by=lambda n: n.strip()))
     if n_rows and one_in(draw, 5):
         i = draw(st.integers(0, n_rows - 1))
@@ -464,11 +722,14 @@ def random_csv(draw, extended=False):
         columns.append((draw(st.sampled_from(["neuron", "Neuron", "NEURON "])), names))
     for j, h in enumerate(headers):
         columns.append((h, [r[j] for r in cells]))
-    for m in draw(st.sets(st.sampled_from(["cell class", 'quality, "score"', "notes", "s", "t0", "0.5"]))):
+    metadata = ["cell class", 'quality, "score"', "notes", "s", "t0", "", "Unnamed: 0", "neuron_group", "conf"]
+    metadata = draw(st.sets(st.sampled_from(metadata), max_size=4)) | ({"0.5"} if one_in(draw, 10) else set())
+    for m in sorted(metadata):
         columns.append((m, [draw(st.one_of(TEXT, st.just(""), number().map(lambda x: x[0]))) for _ in range(n_rows)]))
+        if m == "0.5":  # a bare number is a frame header: mixed with times, or a fractional frame number
+            bad.append("number as a metadata header")
     schedule = []
     if n_rows and draw(st.booleans()):
-        n_frames = len(times)
         stim = [draw(st.sampled_from(["", " "])) for _ in range(n_rows)]
         row = draw(st.integers(0, n_rows - 1))
         if n_frames and not one_in(draw, 4):
@@ -509,8 +770,13 @@ def random_csv(draw, extended=False):
     text = buf.getvalue()
     order = sorted(range(len(times)), key=lambda j: times[j])
     traces = np.array([[row[j] for row in values] for j in order], dtype=np.float32).reshape(len(times), n_rows)
-    expected = dict(names=[n.strip() for n in names], times=[times[j] for j in order], traces=traces,
-                    schedule=schedule, key=key)
+    if numbered:  # frame number k is row k; frames without a column are NaN rows
+        padded = np.full((n_frames, n_rows), np.nan, dtype=np.float32)
+        padded[[times[j] for j in order]] = traces
+        traces, frame_times = padded, np.arange(n_frames) / (1 / 0.375)
+    else:
+        frame_times = [times[j] for j in order]
+    expected = dict(names=[n.strip() for n in names], times=frame_times, traces=traces, schedule=schedule, key=key)
     return text, bad, expected
 
 
@@ -540,7 +806,7 @@ def check_random_csv(folder: Path, case):
     np.testing.assert_allclose(rec.traces, expected["traces"], rtol=1e-6)
     assert rec.key == (expected["key"] or "prop")
     assert list(zip(rec.schedule.onset_frame, rec.schedule.label)) == expected["schedule"]
-    event(f"loaded ({'with' if len(rec.schedule) else 'no'} schedule)")
+    event(f"loaded ({rec.meta['frame_header']} headers, {'with' if len(rec.schedule) else 'no'} schedule)")
 
 
 @PROPERTY

@@ -19,9 +19,9 @@ from .files import replace_folder
 
 # %% auto #0
 __all__ = ['NEURONS', 'PANEL', 'FORWARD', 'REVERSAL', 'TURN', 'DATA_VERSION', 'EXAMPLE_PARAMS', 'planted_features',
-           'panel_schedule', 'calcium', 'GroundTruth', 'load_ground_truth', 'virtual_worm', 'write_virtual_worm',
-           'read_virtual_worm', 'cache_root', 'cache_is_valid', 'ensure_virtual_worm', 'example_folder', 'example',
-           'example_ground_truth']
+           'panel_schedule', 'calcium', 'neuron_group', 'GroundTruth', 'load_ground_truth', 'virtual_worm',
+           'write_virtual_worm', 'read_virtual_worm', 'cache_root', 'cache_is_valid', 'ensure_virtual_worm',
+           'example_folder', 'example', 'example_ground_truth']
 
 # %% ../nbs/05_virtual_worm.ipynb #26de505b
 NEURONS = """
@@ -341,6 +341,20 @@ def _observe(F, rng, coverage, missing, weight) -> tuple[np.ndarray, np.ndarray]
     X[rng.random(X.shape) < missing] = np.nan
     return X, keep
 
+# %% ../nbs/05_virtual_worm.ipynb #c8c9f4f3
+def neuron_group(name: str) -> str:
+    "The left/right pair a neuron belongs to: its name without the L or R suffix when the partner exists (`ASHL` -> `ASH`)."
+    partner = {"L": "R", "R": "L"}.get(name[-1:])
+    return name[:-1] if partner and name[:-1] + partner in NEURONS else name
+
+
+def _identification(keep: np.ndarray, const: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    "Name, neuron_group and identification confidence (0-1, two decimals) of the observed neurons `keep`."
+    names = [NEURONS[k] for k in keep]
+    logit = 1.0 + np.log(const["identify"].to_numpy()[keep]) + 0.5 * rng.standard_normal(len(keep))
+    return pd.DataFrame({"name": names, "neuron_group": [neuron_group(n) for n in names],
+                         "confidence": np.round(1 / (1 + np.exp(-logit)), 2)})
+
 # %% ../nbs/05_virtual_worm.ipynb #e3421bf0
 @dataclass(eq=False, repr=False)
 class GroundTruth:
@@ -460,6 +474,8 @@ def _check_params(p):
         raise ValueError(f"missing must be a fraction in [0, 1), got {p['missing']}")
     if int(p["n_animals"]) < 1 or int(p["n_frames"]) < 2 or not p["fps"] > 0:
         raise ValueError("n_animals >= 1, n_frames >= 2 and fps > 0 are required")
+    if not 0 <= int(p["blank_frames"]) < int(p["n_frames"]):
+        raise ValueError(f"blank_frames must be in 0..n_frames - 1, got {p['blank_frames']}")
     unknown = set(p["stimuli"]) - set(PANEL)
     if unknown:
         raise ValueError(f"unknown stimuli {sorted(unknown)}; the panel is {list(PANEL)}")
@@ -478,9 +494,11 @@ def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Record
     scale = p["private"] * const["private"].to_numpy() * _private_factor(L)
     Y = D @ L + _private(rng, n_frames, fps, const, scale)
     X, keep = _observe(_fluorescence(Y, rng, fps, const, p), rng, p["coverage"], p["missing"], const["identify"].to_numpy())
-    rec = Recording.from_array(X, [NEURONS[k] for k in keep], fps, key=key, schedule=pairs,
+    X[:int(p["blank_frames"])] = np.nan
+    info = _identification(keep, const, np.random.default_rng([p["seed"], i, 1]))  # a stream of its own
+    rec = Recording.from_array(X, info["name"].tolist(), fps, key=key, schedule=pairs,
                                presentation_s=p["presentation_s"], behaviour=beh, source=f"virtual worm {key}",
-                               meta={"simulated": True, "seed": p["seed"], "animal": i})
+                               meta={"simulated": True, "seed": p["seed"], "animal": i, "neuron_info": info})
     return rec, D.astype(np.float32)
 
 # %% ../nbs/05_virtual_worm.ipynb #8551732c
@@ -491,6 +509,7 @@ def virtual_worm(
     fps: float = 1 / 0.375,  # volumes per second: 2.667 Hz, one volume every 0.375 s as in the real files
     coverage: tuple = (0.85, 1.0),  # each animal observes a uniform random fraction of the 189 neurons in this range
     missing: float = 0.01,  # fraction of the remaining values deleted at random
+    blank_frames: int = 0,  # leading frames left empty for every neuron (some real files have 98)
     stimuli: list | None = None,  # stimulus labels presented (default: the ten of `PANEL`)
     repeats: int = 3,  # presentations of each stimulus per animal
     baseline_s: float = 67.5,  # time before the first onset
@@ -538,7 +557,7 @@ def virtual_worm(
     return Collection(recs, neurons=[n for n in NEURONS if n in seen]), gt
 
 # %% ../nbs/05_virtual_worm.ipynb #897053fd
-DATA_VERSION = "2"  # bump whenever the generator's output changes, so that caches are rebuilt
+DATA_VERSION = "3"  # bump whenever the generator's output changes, so that caches are rebuilt
 
 
 def _sha256(path) -> str:
@@ -570,12 +589,20 @@ def write_virtual_worm(folder, n_animals: int = 8, seed: int = 0, **params) -> P
     folder.mkdir(parents=True, exist_ok=True)
     col, gt = virtual_worm(n_animals=n_animals, seed=seed, **params)
     for rec in col:
-        write_wormworld_csv(rec, folder / f"{rec.key}.csv")
+        write_wormworld_csv(rec, folder / f"{rec.key}.csv", metadata=_lab_sheet(rec))
     gt.save(folder / "ground_truth")
     manifest = _manifest(folder, {"n_animals": n_animals, "seed": seed, **params})
     with atomic_write(folder / "manifest.json") as f:
         json.dump(manifest, f, indent=1)
     return folder
+
+
+def _lab_sheet(rec: Recording) -> pd.DataFrame:
+    "The per-neuron columns written beside the names: neuron_group, conf and four generic lab-sheet columns."
+    info = rec.meta["neuron_info"]
+    return pd.DataFrame({"neuron_group": info["neuron_group"], "conf": info["confidence"],
+                         "roi": np.arange(1, len(info) + 1), "sex": "hermaphrodite", "strain": "virtual NeuroPAL;GCaMP",
+                         "notes": "simulated"})
 
 
 def read_virtual_worm(folder) -> tuple[Collection, GroundTruth]:

@@ -20,10 +20,12 @@ from .data import DataError, Recording, make_schedule
 from .files import atomic_write
 
 # %% auto #0
-__all__ = ['TIME_HEADER', 'time_of_header', 'parse_stimulus_cell', 'read_wormworld_csv', 'write_wormworld_csv']
+__all__ = ['TIME_HEADER', 'FRAME_HEADER', 'FRAME_INTERVAL_S', 'FRAME_RATE', 'LAYOUTS', 'time_of_header', 'frame_of_header',
+           'parse_stimulus_cell', 'read_wormworld_csv', 'write_wormworld_csv']
 
 # %% ../nbs/01_wormworld.ipynb #95adebbc
 TIME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*s\s*$")
+FRAME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # files repeat the same few thousand headers
@@ -33,38 +35,68 @@ def time_of_header(name) -> float | None:
     return float(m.group(1)) if m else None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def frame_of_header(name) -> float | None:
+    "The number in a frame column header such as `'98'` or `'98.0'`, else None (whole and non-negative is checked later)."
+    m = FRAME_HEADER.match(str(name))
+    return float(m.group(1)) if m else None
+
+
 def _find_column(columns, name: str):
     "The column called `name`, ignoring case and surrounding spaces, or None."
     hits = [c for c in columns if str(c).strip().lower() == name]
     return hits[0] if hits else None
 
+# %% ../nbs/01_wormworld.ipynb #581ed619
+def _frame_columns(names: list, path) -> tuple[str, list]:
+    "How the file names its frame columns ('frame number' or 'seconds') and which columns they are."
+    numbered = [n for n in names if frame_of_header(n) is not None]
+    timed = [n for n in names if time_of_header(n) is not None]
+    if numbered and timed:
+        raise DataError(f"{path}: some frame columns are named by frame number ({_examples(numbered)}) and some by "
+                        f"time in seconds ({_examples(timed)}); expected one kind of frame header per file")
+    if not numbered and not timed:
+        raise DataError(f"{path}: no frame columns; expected one column per frame headed by its frame number "
+                        "('0', '1', ...) or by its time in seconds ('0.0s', '0.375s', ...)")
+    for n in numbered:
+        if frame_of_header(n) < 0:
+            raise DataError(f"{path}: frame column {n!r} has a negative frame number; frames are numbered from 0")
+        if not frame_of_header(n).is_integer():
+            raise DataError(f"{path}: frame column {n!r} is not a whole frame number; frames are numbered 0, 1, 2, ...")
+    return ("frame number", numbered) if numbered else ("seconds", timed)
+
+
+def _examples(items, n: int = 3) -> str:
+    "The first few items, quoted, with '...' when there are more."
+    return ", ".join(map(repr, items[:n])) + (", ..." if len(items) > n else "")
+
 # %% ../nbs/01_wormworld.ipynb #765e0c66
-def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The raw table as (text columns as written, frame columns as parsed), same rows; problems reported against the file."
+def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    "Text columns as written and frame columns as parsed (same rows), and how frames are named; errors name the file."
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     names = _column_names(path)
-    time_cols = [n for n in names if time_of_header(n) is not None]
-    text_cols = [n for n in names if time_of_header(n) is None]
+    kind, frame_cols = _frame_columns(names, path)
+    is_frame = set(frame_cols)
+    text_cols = [n for n in names if n not in is_frame]
     options = dict(header=0, names=names, index_col=False, keep_default_na=False, na_values=[""],
                    skipinitialspace=True, skip_blank_lines=True, low_memory=False)
     try:
         # two reads (text columns as written, frames as numbers): cheaper than one read with a `dtype=` mapping
         # for a few columns of a file with thousands
         text = pd.read_csv(path, usecols=text_cols, dtype=object, **options) if text_cols else None
-        frames = pd.read_csv(path, usecols=time_cols, **options) if time_cols else None
+        frames = pd.read_csv(path, usecols=frame_cols, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, csv.Error) as e:
         _report_long_row(path, len(names))  # the usual cause, named precisely; else the parser's words
         raise DataError(f"{path}: {_parser_problem(str(e))}") from None
     _report_long_row(path, len(names))  # with `usecols`, pandas drops fields beyond the header silently
-    rows = (text if text is not None else frames).index
-    text, frames = (x if x is not None else pd.DataFrame(index=rows) for x in (text, frames))
+    text = text if text is not None else pd.DataFrame(index=frames.index)
     text, frames = _drop_empty_rows(text, frames)
     if not len(text):
         raise DataError(f"{path}: the file has a header but no neuron rows")
-    return text, frames
+    return text, frames, kind
 
 
 def _drop_empty_rows(text: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,15 +118,22 @@ def _parser_problem(message: str) -> str:
 
 
 def _column_names(path: Path) -> list[str]:
-    "Header fields (stripped), checked for duplicates, including two headers naming the same time."
+    "Header fields (stripped), checked for duplicates, including two headers naming the same frame or time."
     header = [h.strip() for h in _first_row(path)]
     if not any(header):
         raise DataError(f"{path}: no header row (the file holds only blank lines)")
-    times = Counter(t for t in map(time_of_header, header) if t is not None)
-    dup = sorted(h for h, n in Counter(header).items() if n > 1) or sorted(t for t, n in times.items() if n > 1)
+    dup = (sorted(h for h, n in Counter(header).items() if n > 1) or _same_value(header, time_of_header)
+           or _same_value(header, frame_of_header))
     if dup:
         raise DataError(f"{path}: duplicated column headers {dup[:5]}; each frame and field must appear once")
     return header
+
+
+def _same_value(header: list, parse) -> list:
+    "Headers that `parse` maps to the same value as another header does ('1' and '1.0', '0s' and '0.0s')."
+    values = [parse(h) for h in header]
+    seen = Counter(v for v in values if v is not None)
+    return [h for h, v in zip(header, values) if v is not None and seen[v] > 1]
 
 
 def _first_row(path: Path) -> list[str]:
@@ -134,11 +173,9 @@ def _may_have_long_rows(path: Path, n_fields: int) -> bool:
     return False
 
 # %% ../nbs/01_wormworld.ipynb #4c14722e
-def _time_columns(frames: pd.DataFrame, path) -> list:
-    "Frame columns (header like `'0.375s'`) in time order."
-    if not len(frames.columns):
-        raise DataError(f"{path}: no time columns; expected one column per frame with a header such as '0.0s'")
-    return sorted(frames.columns, key=time_of_header)
+def _frame_order(frames: pd.DataFrame, kind: str) -> list:
+    "The frame columns in frame order: by frame number, or by time."
+    return sorted(frames.columns, key=frame_of_header if kind == "frame number" else time_of_header)
 
 
 def _frame_values(frames: pd.DataFrame, text: pd.DataFrame, cols, path) -> np.ndarray:
@@ -199,6 +236,135 @@ def _neuron_names(table: pd.DataFrame, path) -> list[str]:
         raise DataError(f"{path}: duplicated neuron names (name: file rows) {rows}; each neuron must appear once")
     return names.tolist()
 
+# %% ../nbs/01_wormworld.ipynb #541beef6
+FRAME_INTERVAL_S = 0.375  # seconds between two volumes of the chemosensory panel
+FRAME_RATE = 1 / FRAME_INTERVAL_S  # frames per second of numbered frame columns unless `fps=` says otherwise (2.667 Hz)
+
+# %% ../nbs/01_wormworld.ipynb #a12c2234
+def _numbered_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    "Traces with frame number i in row i (NaN rows for frames without a column), times, rate and timing metadata."
+    number, n_frames, absent = _frame_numbers(cols, path)
+    traces = values
+    if len(absent):
+        traces = np.full((n_frames, values.shape[1]), np.nan, np.float32)
+        traces[number] = values
+    rate = FRAME_RATE if fps is None else fps
+    timing = {"fps_source": "default" if fps is None else "fps option", "absent_frames": absent.tolist()}
+    return traces, np.arange(n_frames) / rate, rate, timing
+
+
+def _frame_numbers(cols: list, path) -> tuple[np.ndarray, int, np.ndarray]:
+    "Frame number of each column (in order), the number of frames, and the frames without a column (gaps warned of)."
+    number = np.fromiter(map(frame_of_header, cols), float, len(cols))
+    n_frames = int(number[-1]) + 1
+    if n_frames - len(cols) > max(len(cols), 1000):
+        raise DataError(f"{path}: the frame columns are numbered up to {n_frames - 1} but there are only {len(cols)} "
+                        "of them; expected consecutive frame numbers from 0 (or from where the recording starts)")
+    number = number.astype(np.int64)
+    # the numbers are unique and sorted: as many as frames means none is missing
+    absent = np.setdiff1d(np.arange(n_frames), number) if n_frames > len(cols) else number[:0]
+    inner = absent[absent > number[0]]
+    if len(inner):
+        warnings.warn(f"{path}: {len(inner)} frame(s) between frames {number[0]} and {n_frames - 1} have no column "
+                      f"(the first is {inner[0]}); they are kept as missing values so that stimulus onsets still "
+                      "count frames from 0", stacklevel=4)
+    return number, n_frames, absent
+
+
+def _timed_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    "Traces, times from the '0.0s' headers, the rate they imply (an `fps` option must agree) and timing metadata."
+    times = np.array([time_of_header(c) for c in cols])
+    if len(times) < 2:  # one frame: the headers say nothing about the rate
+        return values, times, fps or 1.0, {"fps_source": "fps option" if fps else "default", "absent_frames": []}
+    rate = _frame_rate(times, path)
+    if fps is not None and abs(fps / rate - 1) > 0.01:
+        raise DataError(f"{path}: fps={fps:g} contradicts the frame times in the headers ({_examples(cols, 2)}), "
+                        f"which imply {rate:.4g} frames per second; leave fps out for files with headers in seconds")
+    return values, times, rate, {"fps_source": "headers", "absent_frames": []}
+
+
+def _frame_rate(times, path) -> float:
+    "Frames per second from the median frame interval, checked to be plausible."
+    fps = 1.0 / float(np.median(np.diff(times)))
+    if not 1e-4 < fps < 1e4:
+        raise DataError(f"{path}: the frame times imply {fps:.3g} frames per second; expected column headers in seconds")
+    return fps
+
+
+def _rate_option(fps, path) -> float | None:
+    "The `fps` option checked: None, or a plausible number of frames per second."
+    if fps is None:
+        return None
+    if not (_is_real(fps) and 1e-4 < fps < 1e4):
+        raise DataError(f"{path}: fps={fps!r} is not a usable frame rate; expected a positive number of frames per "
+                        "second (the chemosensory panel's is 2.667)")
+    return float(fps)
+
+
+def _is_real(x) -> bool:
+    "Whether `x` is a real number (a bool or a text is not)."
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+# %% ../nbs/01_wormworld.ipynb #ee816669
+def _neuron_info(text: pd.DataFrame, neurons: list, path, strict: bool) -> pd.DataFrame:
+    "One row per neuron: its file row, name, `neuron_group` and `conf` as a number (NaN when absent or empty)."
+    group = _find_column(text.columns, "neuron_group")
+    groups = text[group].fillna("").astype(str).str.strip().tolist() if group is not None else [""] * len(neurons)
+    return pd.DataFrame({"row": np.asarray(text.index) + 2, "name": neurons, "neuron_group": groups,
+                         "confidence": _confidence(text, neurons, path, strict)})
+
+
+def _confidence(text: pd.DataFrame, neurons: list, path, strict: bool) -> np.ndarray:
+    "The `conf` cells as floats; one that is not a number is an error when `strict`, else NaN with a warning."
+    col = _find_column(text.columns, "conf")
+    out = np.full(len(neurons), np.nan)
+    if col is None:
+        return out
+    for i, cell in enumerate(text[col].tolist()):
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)) or not str(cell).strip():
+            continue
+        value = _finite_number(str(cell))
+        if value is None:
+            where = f"{path}: row {text.index[i] + 2} (neuron {neurons[i]!r}), column {col!r}: {str(cell)!r} is not a number"
+            if strict:
+                raise DataError(f"{where}; min_confidence needs a number or an empty cell in every row")
+            warnings.warn(f"{where}; its confidence is taken as missing (NaN)", stacklevel=4)
+        out[i] = np.nan if value is None else value
+    return out
+
+
+def _finite_number(s: str) -> float | None:
+    "The finite number a text spells, else None ('True', 'nan', 'inf' and words are not numbers)."
+    try:
+        value = float(s)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) and s.strip().lower() not in {"true", "false"} else None
+
+
+def _confident(info: pd.DataFrame, text: pd.DataFrame, min_confidence, path) -> np.ndarray:
+    "Which neurons to keep: all, or those with a confidence of at least `min_confidence` (missing counts as below)."
+    if min_confidence is None:
+        return np.ones(len(info), bool)
+    if _find_column(text.columns, "conf") is None:
+        raise DataError(f"{path}: min_confidence={min_confidence!r} needs a 'conf' column, and the file has none")
+    keep = (info["confidence"] >= min_confidence).to_numpy()  # NaN compares False: dropped
+    if not keep.any():
+        raise DataError(f"{path}: min_confidence={min_confidence:g} leaves no neuron (the highest confidence is "
+                        f"{info['confidence'].max():g})")
+    if not keep.all():
+        dropped = info["name"][~keep].tolist()
+        warnings.warn(f"{path}: min_confidence={min_confidence:g} dropped {len(dropped)} of {len(info)} neurons "
+                      f"whose confidence is lower or missing: {_examples(dropped, 6)}", stacklevel=3)
+    return keep
+
+
+def _number_option(value, name: str, path):
+    "An option that must be None or a finite number."
+    if value is not None and not (_is_real(value) and np.isfinite(value)):
+        raise DataError(f"{path}: {name}={value!r} is not a number")
+    return value
+
 # %% ../nbs/01_wormworld.ipynb #5a39b2e4
 def parse_stimulus_cell(text: str, source="") -> list[tuple]:
     "Parse a schedule cell such as `\"[(180, 'OP50'), (340, '10mM CuSO4')]\"` into (onset, label) pairs, safely."
@@ -241,32 +407,33 @@ def _recording_key(table: pd.DataFrame, path: Path) -> str:
     return keys[0] if len(keys) else path.stem
 
 # %% ../nbs/01_wormworld.ipynb #aff3c73f
-def read_wormworld_csv(path, presentation_s: float = 15.0, schedule=None) -> Recording:
-    "Read one worm.world chemosensory CSV as a `Recording` (frames x neurons)."
+def read_wormworld_csv(
+    path,  # a worm.world chemosensory CSV
+    presentation_s: float = 15.0,  # length of one presentation in seconds (the file stores onsets only)
+    schedule=None,  # (onset_frame, label) pairs used instead of the file's stimulus cell
+    fps: float | None = None,  # frame rate of numbered frames (default `FRAME_RATE`); must agree with seconds headers
+    min_confidence: float | None = None,  # drop neurons whose `conf` is lower (or missing)
+) -> Recording:
+    "Read one worm.world chemosensory CSV (published layout or the '0.0s' dialect) as a `Recording` (frames x neurons)."
     path = Path(path)
-    text, frames = _read_table(path)
+    fps, min_confidence = _rate_option(fps, path), _number_option(min_confidence, "min_confidence", path)
+    text, frames, kind = _read_table(path)
     neurons = _neuron_names(text, path)
-    time_cols = _time_columns(frames, path)
-    times = np.array([time_of_header(c) for c in time_cols])
-    traces = _frame_values(frames, text, time_cols, path)
-    fps = _frame_rate(times, path)
+    info = _neuron_info(text, neurons, path, strict=min_confidence is not None)
+    keep = _confident(info, text, min_confidence, path)
+    cols = _frame_order(frames, kind)
+    timeline = _numbered_timeline if kind == "frame number" else _timed_timeline
+    traces, times, fps, timing = timeline(_frame_values(frames, text, cols, path), cols, fps, path)
     if schedule is None:
         cell = _schedule_cell(text, path)
         schedule = parse_stimulus_cell(cell, path) if cell is not None else None
-    rec = Recording(key=_recording_key(text, path), neurons=neurons, traces=traces, fps=fps, times=times,
-                    source=str(path), meta={"neuron_metadata": _metadata(text)})
+    kept = lambda df: df[keep].reset_index(drop=True)
+    meta = {"frame_header": kind, **timing, "neuron_info": kept(info), "low_confidence": info[~keep].reset_index(drop=True),
+            "neuron_metadata": kept(_metadata(text))}
+    rec = Recording(key=_recording_key(text, path), neurons=[n for n, k in zip(neurons, keep) if k],
+                    traces=traces if keep.all() else traces[:, keep], fps=fps, times=times, source=str(path), meta=meta)
     rec.schedule = make_schedule(schedule, rec.n_frames, rec.fps, presentation_s, source=path)
     return rec
-
-
-def _frame_rate(times, path) -> float:
-    "Frames per second from the median frame interval, checked to be plausible."
-    if len(times) < 2:
-        return 1.0
-    fps = 1.0 / float(np.median(np.diff(times)))
-    if not 1e-4 < fps < 1e4:
-        raise DataError(f"{path}: the frame times imply {fps:.3g} frames per second; expected column headers in seconds")
-    return fps
 
 
 def _metadata(text: pd.DataFrame) -> pd.DataFrame:
@@ -275,23 +442,74 @@ def _metadata(text: pd.DataFrame) -> pd.DataFrame:
     return text[[c for c in text.columns if c not in skip]].reset_index(drop=True)
 
 # %% ../nbs/01_wormworld.ipynb #533d9c19
-def write_wormworld_csv(recording: Recording, path, decimals: int = 4, metadata: pd.DataFrame | None = None) -> Path:
-    "Write a `Recording` as a worm.world CSV; `metadata` adds per-neuron columns after `neuron`."
+LAYOUTS = ("published", "seconds")  # frame columns named by frame number (as published) or by time ('0.0s')
+
+
+def write_wormworld_csv(
+    recording: Recording,  # what to write
+    path,  # the file to write (atomically)
+    decimals: int = 4,  # decimals of every value
+    metadata: pd.DataFrame | None = None,  # per-neuron columns, one row per neuron (e.g. neuron_group, conf)
+    layout: str = "auto",  # "published", "seconds", or "auto": published whenever it can carry the timing
+) -> Path:
+    "Write a `Recording` as a worm.world CSV, by default in the published layout; returns the path."
     path = Path(path)
-    meta = metadata if metadata is not None else pd.DataFrame(index=range(recording.n_neurons))
-    if len(meta) != recording.n_neurons:
-        raise ValueError(f"metadata has {len(meta)} rows for {recording.n_neurons} neurons")
-    header = ["neuron", *map(str, meta.columns), *[_time_header(t) for t in recording.times], "stimulus", "key"]
-    schedule = repr([(int(o), str(l)) for o, l in zip(recording.schedule.onset_frame, recording.schedule.label)])
+    layout = _layout(recording, layout, path)
+    before, after = _text_columns(recording, metadata, layout)
+    if layout == "published":
+        frames = [str(i) for i in range(recording.n_frames)]
+    else:
+        frames = [_time_header(t) for t in recording.times]
     number = f"{{:.{decimals}f}}".format
     with atomic_write(path) as f:
-        f.write(",".join(_quote(h) for h in header) + "\n")
-        for j, name in enumerate(recording.neurons):
+        f.write(",".join(map(_quote, [*before.columns, *frames, *after.columns])) + "\n")
+        for j, (head, tail) in enumerate(zip(before.to_numpy(object).tolist(), after.to_numpy(object).tolist())):
             values = ",".join("" if v != v else number(v) for v in recording.traces[:, j].tolist())
-            text = [name, *meta.iloc[j].tolist()]
-            tail = [schedule if j == 0 else "", recording.key]
-            f.write(",".join(map(_quote, text)) + "," + values + "," + ",".join(map(_quote, tail)) + "\n")
+            f.write(",".join(map(_quote, head)) + "," + values + "," + ",".join(map(_quote, tail)) + "\n")
     return path
+
+
+def _layout(recording: Recording, layout: str, path) -> str:
+    "The layout to write; 'published' needs a recording at `FRAME_RATE` with frame times from 0."
+    if layout not in ("auto", *LAYOUTS):
+        raise ValueError(f"layout must be 'auto', 'published' or 'seconds', got {layout!r}")
+    n, fps = recording.n_frames, recording.fps
+    fits = abs(fps / FRAME_RATE - 1) <= 1e-3 and np.allclose(recording.times, np.arange(n) / fps, rtol=0, atol=0.01 / fps)
+    if layout == "published" and not fits:
+        raise ValueError(f"{path}: the published layout numbers frames 0, 1, ... and stores no frame rate (readers "
+                         f"assume {FRAME_RATE:.4g} Hz from time 0); this recording runs at {fps:.4g} Hz from "
+                         f"{recording.times[0]:g} s: write it with layout='seconds'")
+    return layout if layout != "auto" else ("published" if fits else "seconds")
+
+
+def _text_columns(recording: Recording, metadata, layout: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The text columns written before and after the frame columns, one row per neuron, in file order."
+    n = recording.n_neurons
+    meta = _checked_metadata(metadata, n)
+    onset = float if layout == "published" else int
+    sched = recording.schedule
+    stimulus = [repr([(onset(o), str(l)) for o, l in zip(sched.onset_frame, sched.label)])] + [""] * (n - 1)
+    keys = [recording.key] * n
+    if layout == "seconds":
+        before = pd.concat([pd.DataFrame({"neuron": recording.neurons}), meta], axis=1)
+        return before, pd.DataFrame({"stimulus": stimulus, "key": keys})
+    own = {c: meta.pop(c) if c in meta.columns else [""] * n for c in ("neuron_group", "conf")}
+    first = pd.DataFrame({"": range(n), "neuron": recording.neurons, **own})  # "": the pandas index, as published
+    return pd.concat([first, meta, pd.DataFrame({"stimulus": stimulus})], axis=1), pd.DataFrame({"key": keys})
+
+
+def _checked_metadata(metadata, n: int) -> pd.DataFrame:
+    "A copy of `metadata` with a plain row index; a wrong length or a column the file needs itself is refused."
+    meta = pd.DataFrame(index=range(n)) if metadata is None else metadata.reset_index(drop=True).copy()
+    if len(meta) != n:
+        raise ValueError(f"metadata has {len(meta)} rows for {n} neurons")
+    meta.columns = [str(c).strip() for c in meta.columns]
+    clash = [c for c in meta.columns if c.lower() in {"", "unnamed: 0", "neuron", "stimulus", "key"}
+             or frame_of_header(c) is not None or time_of_header(c) is not None]
+    if clash:
+        raise ValueError(f"metadata columns {clash} clash with the columns the file needs itself "
+                         "(index, neuron, stimulus, key, frame columns)")
+    return meta
 
 
 def _time_header(t: float) -> str:
