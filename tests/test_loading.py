@@ -128,6 +128,8 @@ def test_csv_options_in_a_mixed_folder(tmp_path):
                                schedule=[(8, "OP50")])
     write_wormworld_csv(rec, d / "pub.csv", metadata=pd.DataFrame({"conf": [0.9, 0.2, ""]}))
     flavell_file(d / "2020-01-01-01-data.h5")
+    (d / "labels").mkdir()  # a label it shares with the CSV animal, so that the collection keeps both
+    (d / "labels" / "2020-01-01-01.json").write_text(json.dumps({"0": {"label": "AVAL", "confidence": 5}}))
     assert (d / "pub.csv").read_text().startswith(",neuron,neuron_group,conf,stimulus,0,1,")  # the published layout
     with pytest.warns(UserWarning, match="pub.csv: min_confidence=0.5 dropped 2 of 3 neurons"):
         col = load_many(d, fps=4.0, min_confidence=0.5)
