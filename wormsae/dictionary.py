@@ -71,9 +71,10 @@ def fit_norm(data, per_recording: bool = False, neurons=None) -> NormStats:
 
 
 def fit_inputs(data, per_recording: bool = False) -> tuple[NormStats, np.ndarray, np.ndarray]:
-    "`fit_norm` on the data, and the data standardised by it (Z, mask) from the same stacking (what training needs)."
+    "`fit_norm` on the data, and the frames with anything observed standardised by it (Z, mask): what training needs."
     norm, X, M, groups = _fit_stacked(data, per_recording)
-    return norm, norm.transform(X, M, groups=groups), M
+    seen = M.any(1)  # a frame with nothing observed (the empty leading frames of the published CSVs) teaches nothing
+    return norm, norm.transform(X[seen], M[seen], groups=groups[seen]), M[seen]
 
 
 def _fit_stacked(data, per_recording, neurons=None):
