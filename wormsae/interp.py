@@ -760,7 +760,7 @@ def _config(config, options) -> InterpConfig:
                         f"{sorted(InterpConfig.__dataclass_fields__)}")
     return InterpConfig(**{**asdict(cfg), **options}) if options else cfg
 
-# %% ../nbs/11_interp.ipynb #3b4f9e29
+# %% ../nbs/11_interp.ipynb #b25defd4
 def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: str, rng, progress):
     "The table of every (unit, stimulus, window) test."
     if not len(tests):
@@ -868,13 +868,18 @@ def _descriptive_reason(n_animals, n_events, cfg: InterpConfig) -> pd.Series:
 
 
 def _warn_unreachable(df, tested, alpha):
-    "Say so when no test could be significant because the null is too coarse for the number of tests."
+    "Say so when the null is too coarse for the number of tests: how many tests would need its smallest p."
     sizes = df[tested].groupby("stimulus").size()
-    if len(sizes) and df.p_min[tested].min() > alpha / sizes.min():
-        m = int(sizes.min())
-        warnings.warn(f"the smallest p the null allows is {df.p_min[tested].min():.2g} ({int(df.null_draws[tested].max())} "
-                      f"null samples), but a stimulus with {m} tests needs p <= {alpha / m:.2g} for a first discovery: "
-                      "no test can be significant. Use more null samples (n_null)", stacklevel=5)
+    if not len(sizes):
+        return
+    p_min, m = float(df.p_min[tested].min()), int(sizes.min())
+    needed = math.ceil(p_min * m / alpha - 1e-9)
+    if needed <= 1:
+        return
+    what = ("no test can be significant" if needed > m else
+            f"a stimulus needs at least {needed} of its {m} tests at that p before any can be significant")
+    warnings.warn(f"the smallest p the null allows is {p_min:.2g} ({int(df.null_draws[tested].max())} null samples): "
+                  f"{what}. Use more null samples (n_null)", stacklevel=5)
 
 
 def _empty_selectivity():
