@@ -23,6 +23,8 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     assert out == tmp_path / "demo"
     assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json",
                                                "training_history.csv", "interpretation_comparison.csv"}
+    calibration = pd.read_csv(out / "interpretation" / "placebo_calibration.csv")
+    assert len(calibration) == 10 and (calibration.events >= 1).all()  # the demo's default: 10 placebo draws
     comparison = pd.read_csv(out / "interpretation_comparison.csv")
     assert set(comparison.model) == {"SAE", "neurons", "PCA"} and set(comparison.stimulus) == set(ws.example().stimuli)
     sae = ws.SAE.load(out / "model")
@@ -35,8 +37,9 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     assert len(sel) == sae.n_units * len(col.stimuli) * 2
     assert (out / "interpretation" / "seed_table.txt").read_text().startswith(f"Stimulus: {col.stimuli[0]}  (n_on=")
     assert "<html" in (out / "report.html").read_text()
-    for expected in ("data: the virtual worm", "held-out animals", "PCA with", "stimulus-selective units",
-                     "ground truth:", "the original analysis", "on single neurons and on PCA", f"wrote {out}"):
+    for expected in ("data: the virtual worm", "held-out animals", "PCA with", "significant units per stimulus",
+                     "placebo calibration: ", "ground truth:", "the original analysis", "on single neurons and on PCA",
+                     f"wrote {out}"):
         assert expected in printed, expected
 
 

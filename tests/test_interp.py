@@ -1,10 +1,13 @@
 "Autointerpretation against planted truth (virtual worm) and on real recordings."
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import wormsae as ws
 from wormsae.dictionary import NeuronBasis, unit_activations
+from wormsae.interp import calibrate
 
 
 def planted_drivers(col, truth):
@@ -85,9 +88,70 @@ def test_most_reversal_selective_unit_writes_reversal_neurons(reversal_run):
 
 
 def test_food_patch_units_are_reported(flavell_data):
-    rec = ws.load(flavell_data / "2022-01-16-01-data.h5", schedule="food")
+    rec = ws.load(flavell_data / "2022-01-16-01-data.h5")  # the food schedule is the file's own
     assert rec.schedule.label.tolist() == ["off food", "on food"]
     res = ws.train_sae(rec, train_cfg=ws.TrainConfig(progress=False, n_val=0, steps=200))
-    it = ws.interpret(res.sae, rec, n_null=200, windows={"presentation": None}, baseline=(-120.0, 0.0))
+    it = ws.interpret(res.sae, rec, n_null=200)
     on = it.selectivity[it.selectivity.stimulus == "on food"]
-    assert len(on) == res.sae.n_units and on.p.between(0, 1).all()
+    assert it.settings["design"] == "states" and len(on) == res.sae.n_units and on.p.between(0, 1).all()
+    assert not it.selectivity.significant.any()  # one boundary in one animal: effects only, with the reason
+    assert set(it.selectivity.reason) == {"descriptive: 1 presentation(s), significance needs 2"}
+
+
+def test_nsm_rises_at_the_food_encounter(flavell_data):
+    "Dag et al. 2023: NSM activates when the animal meets food; one event, so it is ranked, not tested."
+    rec = ws.load(flavell_data / "2022-01-16-01-data.h5")
+    it = ws.interpret(NeuronBasis.fit(rec), rec)
+    on = it.selectivity[it.selectivity.stimulus == "on food"].sort_values("d", ascending=False)
+    rank = list(on.unit_name).index("NSM") + 1
+    assert rank <= 0.1 * len(on), rank
+    assert "Descriptive only" in it.units.set_index("unit_name").loc["NSM", "explanation"]
+
+
+@pytest.fixture(scope="module")
+def labelled(flavell_data):
+    "The five labelled animals aligned by NeuroPAL name, no schedule (a placebo is anything placed in them)."
+    files = sorted(p for p in flavell_data.glob("*-data.h5") if (flavell_data / "labels" / p.name.replace("-data.h5", ".json")).exists())
+    col = ws.load_many(files)
+    return ws.Collection(col.recordings, neurons=[n for n in col.neurons if not n.startswith("unlabeled_")])
+
+
+@pytest.fixture(scope="module")
+def placebo_models(labelled):
+    "Single neurons, and an SAE trained on four of the animals (the fifth is the held-out one)."
+    res = ws.train_sae(ws.Collection(labelled.recordings[1:], neurons=labelled.neurons),
+                       train_cfg=ws.TrainConfig(progress=False, n_val=0))
+    return {"neurons": NeuronBasis.fit(labelled), "SAE": res.sae}
+
+
+@pytest.mark.parametrize("model", ["neurons", "SAE"])
+def test_placebo_events_on_five_animals_are_almost_never_significant(labelled, placebo_models, model):
+    calibration = calibrate(placebo_models[model], labelled, n_draws=20, seed=0)
+    assert (calibration.events == 5).all() and (calibration.tested > 0).all()  # one placebo per animal, all testable
+    assert int((calibration.significant > 0).sum()) <= 2, calibration
+
+
+@pytest.mark.parametrize("model", ["neurons", "SAE"])
+def test_one_placebo_in_the_held_out_animal_is_never_significant(labelled, placebo_models, model):
+    held_out = ws.Collection([labelled[0]], neurons=labelled.neurons)
+    calibration = calibrate(placebo_models[model], held_out, n_draws=5, seed=1)
+    assert calibration.significant.sum() == 0 and (calibration.tested == 0).all()  # descriptive: one animal
+
+
+def test_fewer_null_samples_never_give_more_significant_tests(labelled, placebo_models):
+    rev = ws.Collection([ws.Recording.from_array(r.traces, r.neurons, fps=r.fps, key=r.key, times=r.times,
+                                                 schedule=reversal_events(r)) for r in labelled], neurons=labelled.neurons)
+    counts = []
+    for n in (2, 50, 1000):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # few null samples: a warning says so
+            counts.append(int(ws.interpret(placebo_models["neurons"], rev, n_null=n, windows={"presentation": None},
+                                           baseline=(-5.0, 0.0)).selectivity.significant.sum()))
+    assert counts == sorted(counts) and counts[0] == 0, counts
+    assert counts[-1] > 0  # reversals are real events: the reversal neurons respond
+
+
+def reversal_events(rec):
+    "Reversals of a labelled animal as a schedule (the file's own reversal_vec)."
+    from wormsae.flavell import reversal_schedule
+    return reversal_schedule(rec.behaviour["reversal"].to_numpy())

@@ -26,7 +26,7 @@ __all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'MIN_EXCEED', 'MIN_SELECTIVITY
            'response_features', 'behaviour_tests', 'simulation_scores', 'Interpretation', 'interpret', 'unit_cards',
            'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity', 'save_interpretation']
 
-# %% ../nbs/11_interp.ipynb #c55d1a19
+# %% ../nbs/11_interp.ipynb #b9183a49
 DEFAULT_WINDOWS = {"presentation": None, "late": (15.0, 30.0)}
 DEFAULT_BASELINE = (-10.0, 0.0)
 MIN_EXCEED = 10  # null samples at least as extreme as the observed value for an empirical p (else: the tail fit)
@@ -43,7 +43,7 @@ class InterpConfig:
     baseline: tuple = DEFAULT_BASELINE  # seconds relative to onset compared with each window
     n_null: int = 1000  # null samples (circular shifts, label shuffles); fewer when the design allows fewer distinct ones
     alpha: float = 0.05  # false discovery rate (Benjamini-Hochberg) for a significant call
-    min_shift_s: float = 60.0  # the smallest circular shift, so a null sample never keeps the response in place
+    min_shift_s: float = 0.0  # the smallest circular shift; above 0 the null is anti-conservative for bursty units (see the null)
     psth_window: tuple = (-15.0, 45.0)  # seconds around onsets for the peri-stimulus responses
     seed: int = 0  # for the null samples
     top_neurons: int = 5  # neurons listed on a card as inputs and outputs
@@ -62,9 +62,10 @@ class InterpConfig:
             raise ValueError(f"n_null must be a positive whole number, got {self.n_null!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must lie between 0 and 1, got {self.alpha!r}")
-        for name in ("min_shift_s", "state_window_s"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not self.state_window_s > 0:
+            raise ValueError(f"state_window_s must be positive, got {self.state_window_s!r}")
+        if not self.min_shift_s >= 0:
+            raise ValueError(f"min_shift_s must be zero or positive, got {self.min_shift_s!r}")
         for name in ("min_animals", "min_events", "refine"):
             if not (isinstance(getattr(self, name), (int, np.integer)) and getattr(self, name) >= 1):
                 raise ValueError(f"{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
@@ -169,7 +170,7 @@ def cohens_d(S1, SS1, n1, S0, SS0, n0):
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pooled > 1e-12, (m1 - m0) / np.sqrt(pooled), 0.0)
 
-# %% ../nbs/11_interp.ipynb #bfe60c4a
+# %% ../nbs/11_interp.ipynb #68dd2238
 @dataclass
 class _AnimalData:
     "What the statistics need from one animal: cumulative sums, its intervals and their test membership."
@@ -182,14 +183,28 @@ class _AnimalData:
     base_ends: np.ndarray
     assign: np.ndarray  # (tests, I)
 
+    def __post_init__(self):
+        edges = np.concatenate([self.starts, self.ends, self.base_starts, self.base_ends])
+        self.bounds, pos = np.unique(edges, return_inverse=True)  # distinct boundary frames
+        s, e, bs, be = np.split(pos, 4)
+        self.signed_win = self._signed(s, e)  # (tests, boundaries): +1 at each window end, -1 at its start
+        self.signed_base = self._signed(bs, be)
+
+    def _signed(self, starts, ends) -> np.ndarray:
+        "The (tests, boundaries) matrix whose product with cumulative sums gives each test's interval sums."
+        W = np.zeros((self.assign.shape[0], len(self.bounds)))
+        np.add.at(W.T, ends, self.assign.T)
+        np.subtract.at(W.T, starts, self.assign.T)
+        return W
+
 
 def _test_sums(a: _AnimalData, shifts):
     "Window and baseline (sum, sum of squares) of every test after each shift: 4 arrays (shifts, tests, units)."
-    S, SS = _interval_sums(a.C, a.C2, a.starts, a.ends, shifts, a.T)
-    B, BB = _interval_sums(a.C, a.C2, a.base_starts, a.base_ends, shifts, a.T)
-    return a.assign @ S, a.assign @ SS, a.assign @ B, a.assign @ BB  # one (tests x intervals) product per shift
+    rows = (a.bounds[None, :] - np.asarray(shifts)[:, None]) + a.T
+    G, G2 = a.C[rows], a.C2[rows]  # (shifts, boundaries, units): one gather per moment
+    return a.signed_win @ G, a.signed_win @ G2, a.signed_base @ G, a.signed_base @ G2
 
-# %% ../nbs/11_interp.ipynb #aa9a1411
+# %% ../nbs/11_interp.ipynb #1ed58a84
 def _split_by_recording(A, index, collection):
     "The stacked activations as one array per recording."
     bounds = np.cumsum([0] + [r.n_frames for r in collection])
@@ -203,15 +218,15 @@ def _tests(wt: pd.DataFrame, collection, windows) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["stimulus", "window"])
 
 
-def _animal_data(acts, wt, tests) -> list[_AnimalData]:
-    "Cumulative sums, intervals and test membership for each animal."
+def _animal_data(acts, wt, tests, cums=None) -> list[_AnimalData]:
+    "Cumulative sums (`cums`, computed here if not given), intervals and test membership for each animal."
     key = {(s, w): k for k, (s, w) in enumerate(zip(tests.stimulus, tests.window))}
+    cums = cums or [_doubled_cumsum(A) for A in acts]
     out = []
-    for r, A in enumerate(acts):
+    for r, (A, (C, C2)) in enumerate(zip(acts, cums)):
         rows = wt[wt.recording == r]
         assign = np.zeros((len(tests), len(rows)))
         assign[[key[(s, w)] for s, w in zip(rows.stimulus, rows.window)], np.arange(len(rows))] = 1
-        C, C2 = _doubled_cumsum(A)
         out.append(_AnimalData(C, C2, len(A), rows.start.to_numpy(), rows.end.to_numpy(),
                                rows.base_start.to_numpy(), rows.base_end.to_numpy(), assign))
     return out
@@ -242,14 +257,14 @@ def _effects(obs, n_win, n_base):
     d_loao = np.where(rest, cohens_d(tot[0] - S, tot[1] - SS, nw - n_win, tot[2] - B, tot[3] - BB, nb - n_base), np.nan)
     return d, d_animal, d_loao
 
-# %% ../nbs/11_interp.ipynb #b2a66fe2
+# %% ../nbs/11_interp.ipynb #80838d73
 def _shift_ranges(animals, min_shift) -> list[tuple[int, int]]:
     "Admissible shifts [lo, hi] of each animal that has intervals to test."
     out = []
     for a in animals:
         if a.assign.any():
             lo = min(min_shift, a.T // 4)
-            out.append((lo, a.T - lo))
+            out.append((lo, a.T - max(lo, 1)))  # without a smallest shift: 0 .. T-1 (T is 0 again)
     return out
 
 
@@ -263,7 +278,7 @@ def _all_shifts(ranges, rng, n_null):
     return [rng.integers(lo, hi + 1, size=n_null) for lo, hi in ranges], possible
 
 
-def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=50, progress=None):
+def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=10, progress=None):
     "Pooled d under independent circular shifts per animal: (draws, tests, units) float32, draws, distinct draws possible."
     nw, nb = n_win.sum(0), n_base.sum(0)
     tested = [a for a in animals if a.assign.any()]
@@ -506,7 +521,7 @@ def _circular_r(A, x) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, cross / den, 0.0)
 
-# %% ../nbs/11_interp.ipynb #14c659af
+# %% ../nbs/11_interp.ipynb #1b960c1f
 def behaviour_tests(acts, collection, cfg: InterpConfig, rng) -> tuple[pd.DataFrame, list]:
     "Per unit and behaviour channel: within-animal r combined over animals, p, q; and the nuisance channels left out."
     channels, left_out = _behaviour_channels(collection, cfg.nuisance)
@@ -531,7 +546,7 @@ def _channel_test(channel, per_animal, U, cfg, rng) -> pd.DataFrame:
     tables = [np.arctanh(np.clip(_circular_r(A.astype(np.float64), x), -0.999999, 0.999999)) for A, x, _ in per_animal]
     z_obs = np.mean([t[0] for t in tables], 0)
     lows = [min(int(round(cfg.min_shift_s * fps)), len(x) // 4) for _, x, fps in per_animal]
-    ranges = [(lo, len(x) - lo) for lo, (_, x, _) in zip(lows, per_animal)]
+    ranges = [(lo, len(x) - max(lo, 1)) for lo, (_, x, _) in zip(lows, per_animal)]
     shifts, possible = _all_shifts(ranges, rng, cfg.n_null)
     null = np.mean([t[sh] for t, sh in zip(tables, shifts)], 0)
     p, _, mu, _ = tail_pvalue(null, z_obs, possible=possible, tail=cfg.tail)
@@ -763,12 +778,12 @@ def _config(config, options) -> InterpConfig:
                         f"{sorted(InterpConfig.__dataclass_fields__)}")
     return InterpConfig(**{**asdict(cfg), **options}) if options else cfg
 
-# %% ../nbs/11_interp.ipynb #b25defd4
-def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: str, rng, progress):
-    "The table of every (unit, stimulus, window) test."
+# %% ../nbs/11_interp.ipynb #218a90b8
+def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: str, rng, progress, cums=None):
+    "The table of every (unit, stimulus, window) test (`cums`: the activations' cumulative sums, if already made)."
     if not len(tests):
         return _empty_selectivity()
-    animals = _animal_data(acts, wt, tests)
+    animals = _animal_data(acts, wt, tests, cums)
     n_win, n_base = _counts(animals)
     obs = _observed(animals)
     d, d_animal, d_loao = _effects(obs, n_win, n_base)
@@ -1168,7 +1183,7 @@ def seed_table(acts, collection, window: str = "cycle", top: int = 5) -> str:
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
-# %% ../nbs/11_interp.ipynb #39bc947e
+# %% ../nbs/11_interp.ipynb #4a468d06
 def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None = None, seed: int = 0,
               progress: bool | None = None, activations: list | None = None) -> pd.DataFrame:
     "Placebo events put through the same tests: one row per draw with what it earned."
@@ -1181,13 +1196,14 @@ def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None 
         activations = _split_by_recording(A, index, collection)
     design = schedule_design(collection) if cfg.design == "auto" else cfg.design
     rng, names, rows = np.random.default_rng(seed), list(model.unit_names()), []
+    cums = [_doubled_cumsum(A) for A in activations]  # the same for every draw: only the schedule changes
     for draw in progress_bar(range(n_draws), desc="placebo draws", enabled=progress):
         placebo = Collection([_with_placebo(rec, cfg, design, rng) for rec in collection], neurons=collection.neurons)
         wt = window_table(placebo, cfg.windows, cfg.baseline, design, cfg.state_window_s)
         tests = _tests(wt, placebo, {"state": None} if design == "states" else cfg.windows)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an unreachable threshold is part of what is being measured
-            sel = _selectivity(activations, placebo, wt, tests, names, cfg, design, rng, False)
+            sel = _selectivity(activations, placebo, wt, tests, names, cfg, design, rng, False, cums)
         rows.append({"draw": draw, "events": int(wt.drop_duplicates(["recording", "onset"]).shape[0]),
                      "animals": int(wt.recording.nunique()), "tests": len(sel), "tested": int(sel.reason.eq("").sum()),
                      "significant": int(sel.significant.sum()), "units": int(sel[sel.significant].unit.nunique()),

@@ -121,28 +121,69 @@ def _window_text(name, spec) -> str:
 def methods_text(interp) -> str:
     "A methods paragraph written from the analysis settings."
     s = interp.settings
+    if s.get("design") == "states":
+        return _states_methods(interp)
     U, S, W = len(interp.units), interp.selectivity.stimulus.nunique(), len(s["windows"])
     windows = "; ".join(_window_text(k, v) for k, v in s["windows"].items())
-    b = s["baseline"]
-    si = MIN_SELECTIVITY_INDEX
+    b, si = s["baseline"], MIN_SELECTIVITY_INDEX
     return (
         f"For every unit, stimulus and window, activations in onset-aligned windows [{windows}] were compared with a "
         f"baseline from {b[0]:g} to {b[1]:g} s relative to onset, pooling presentations and animals: Cohen's d "
-        f"(pooled standard deviation) and the AUROC. Onset-locking was tested against {s['n_null']} circular shifts "
-        f"of each animal's activity relative to its schedule (each animal shifted independently, by at least "
-        f"{s['min_shift_s']:g} s), which keep the autocorrelation and slow drifts of the signal. Stimulus "
-        f"specificity compared each presentation's response (window mean minus baseline mean) to this stimulus "
-        f"with the responses to all other stimuli, against {s['n_null']} shuffles of the stimulus labels among each "
-        f"animal's presentations. p-values are empirical where at least {MIN_EXCEED} null samples reach the observed value, "
-        f"and otherwise extrapolated from a generalized Pareto fit to the null's tail (never below the normal "
-        f"approximation). Benjamini-Hochberg q-values were computed over all {U} units x {S} stimuli x {W} windows "
-        f"({U * S * W} tests) for each test, and for their conjunction (onset-locked and specific: the larger of the "
-        f"two p-values). A test is significant when that conjunction has q < {s['alpha']:g}, both effects have the "
-        f"same sign, the response is at least {(1 + si) / (1 - si):g} times the median response to the other "
-        f"stimuli (selectivity index >= {si:.2g}), and it replicates: the pooled sign holds in more than half of the animals and in every "
-        f"leave-one-animal-out estimate. "
-        f"Peri-stimulus responses span {s['psth_window'][0]:g} to {s['psth_window'][1]:g} s around onset (mean and "
+        f"(pooled standard deviation) and the AUROC. " + _null_text(s) + " Stimulus specificity compared each "
+        f"presentation's response (window mean minus baseline mean) to this stimulus with the responses to all other "
+        f"stimuli, against shuffles of the stimulus labels among each animal's presentations, with the same p-values. "
+        + _correction_text(s, U * S * W, S) + f" A test is significant when that q is below {s['alpha']:g}, both effects "
+        f"have the same sign, the response is at least {(1 + si) / (1 - si):g} times the median response to the other "
+        f"stimuli (selectivity index >= {si:.2g}), and it replicates: the pooled sign holds in more than half of the "
+        f"animals and in every leave-one-animal-out estimate. " + _design_text(s) + " " + _behaviour_text(s) +
+        f" Peri-stimulus responses span {s['psth_window'][0]:g} to {s['psth_window'][1]:g} s around onset (mean and "
         f"s.e.m. over presentations and animals). Random seed {s['seed']}.")
+
+
+def _states_methods(interp) -> str:
+    "The methods paragraph of a state comparison (epochs that tile the recordings)."
+    s = interp.settings
+    n = len(interp.selectivity)
+    return (f"The schedule divides each recording into states. Each state was compared with the state next to it "
+            f"across every boundary between them, with time-matched windows: the {s['state_window_s']:g} s on one "
+            f"side against the same length on the other (shorter where a state is shorter), pooling boundaries and "
+            f"animals (Cohen's d). " + _null_text(s).replace("relative to its schedule", "relative to its state "
+            "boundaries (moving the boundary)") + " " + _correction_text(s, n, interp.selectivity.stimulus.nunique())
+            + f" A state effect is significant when q < {s['alpha']:g} and it replicates across animals. "
+            + _design_text(s) + " " + _behaviour_text(s) + f" Random seed {s['seed']}.")
+
+
+def _null_text(s) -> str:
+    "How the p-values were obtained."
+    return (f"Onset-locking was tested against circular shifts of each animal's activity relative to its schedule "
+            f"(each animal shifted independently, by at least {s['min_shift_s']:g} s), which keep the autocorrelation "
+            f"and slow drifts of the signal: {s['n_null']} shifts for every test, and for tests that could be "
+            f"significant, more (up to {s['refine'] * s['n_null']}) until at least {MIN_EXCEED} null values reached "
+            f"the observed one, or every shift the design allows. p-values are exact for the shifts drawn, "
+            f"(1 + exceedances) / (1 + draws); none is extrapolated beyond them" + (
+                " (here the generalized-Pareto tail option was on)." if s.get("tail") else "."))
+
+
+def _correction_text(s, n_tests: int, n_stimuli: int) -> str:
+    "The two-level multiple-comparison correction."
+    return (f"Multiple comparisons were corrected in two levels (Benjamini & Bogomolov 2014): stimuli were selected by "
+            f"Benjamini-Hochberg over the Simes p-values of their own tests ({n_stimuli} stimuli), and within each "
+            f"selected stimulus by Benjamini-Hochberg over its tests at level alpha x selected / stimuli ({n_tests} "
+            f"tests in all; the conjunction of onset-locking and specificity uses the larger of the two p-values).")
+
+
+def _design_text(s) -> str:
+    "What a design needs before anything is called significant."
+    return (f"Tests with fewer than {s['min_animals']} animals or {s['min_events']} presentations report effect sizes "
+            f"only, with the reason, and are never called significant.")
+
+
+def _behaviour_text(s) -> str:
+    "How behaviour correlations were computed."
+    left = ", ".join(s.get("behaviour_left_out") or []) or "none present"
+    return (f"Behaviour correlations were computed within each animal and combined over animals (mean Fisher z), "
+            f"tested against circular shifts of the behaviour and corrected by Benjamini-Hochberg over units x "
+            f"channels; channels describing the microscope rather than the worm were left out ({left}).")
 
 
 _SEED_NOTE = (
@@ -195,8 +236,9 @@ def _cards_section(interp, max_cards, dpi) -> str:
     return head + "".join(cards)
 
 
-_TEST_COLUMNS = ["unit_name", "stimulus", "window", "d", "auroc", "on", "off", "q", "d_specific", "q_specific",
-                 "q_selective", "selectivity_index", "animals_agree", "n_animals", "loao_min_d"]
+_TEST_COLUMNS = ["unit_name", "stimulus", "window", "d", "auroc", "on", "off", "p", "null_draws", "q", "d_specific",
+                 "q_specific", "q_stimulus", "q_selective", "selective", "selectivity_index", "animals_agree",
+                 "n_animals", "n_events", "loao_min_d"]
 
 
 def _tests_section(interp, max_rows=500) -> str:
@@ -214,6 +256,21 @@ def _selectivity_section(interp, dpi) -> str:
     return "".join(out) or para("No tests were run (no presentations inside the recordings).", "note")
 
 
+def _calibration_section(interp) -> str:
+    "What placebo events earned (when `calibrate` has run), next to the real results."
+    c = interp.calibration
+    if c is None or not len(c):
+        return para("Not run: interp.calibrate() (or wormsae interp --calibrate N) puts placebo events, where the "
+                    "schedule has none, through exactly the same tests; with calibrated tests at most about "
+                    f"{interp.settings['alpha']:g} of the draws earn any significant call.", "note")
+    hit = int((c.significant > 0).sum())
+    return (para(f"{len(c)} placebo draws ({int(c.events.median())} placebo events in {int(c.animals.median())} animals "
+                 f"per draw, clear of every real presentation): {hit} had any significant test "
+                 f"({c.significant.mean():.2g} significant tests per draw on average; alpha = "
+                 f"{interp.settings['alpha']:g}). The real analysis found {int(interp.selectivity.significant.sum())} "
+                 "significant tests.") + "<details><summary>Per draw</summary>" + table_html(c) + "</details>")
+
+
 def _original_section(interp) -> str:
     if interp.collection is None or interp.activations is None:
         return para("Unavailable: the interpretation carries no activations.", "note")
@@ -228,7 +285,8 @@ border-bottom:1px solid #e3e3e3;text-align:right}table.tbl th{background:#f0f0f0
 .card{border:1px solid #ddd;padding:.5em;margin:1em 0}nav ol{columns:2}"""
 
 SECTIONS = [("data", "Data"), ("model", "Model and training"), ("methods", "Methods"),
-            ("summary", "Significant units per stimulus"), ("selectivity", "Selectivity"),
+            ("summary", "Significant units per stimulus"), ("calibration", "Placebo calibration"),
+            ("selectivity", "Selectivity"),
             ("comparison", "SAE units, single neurons and PCA"), ("psth", "Peri-stimulus responses"),
             ("cards", "Unit cards"), ("original", "The original analysis (for comparison only)"),
             ("tests", "Significant tests")]
@@ -240,6 +298,7 @@ def _section_bodies(interp, train_result, comparison, max_cards, dpi):
     yield "model", lambda: _model_section(interp, train_result, dpi)
     yield "methods", lambda: para(methods_text(interp))
     yield "summary", lambda: pre(interp.summary())
+    yield "calibration", lambda: _calibration_section(interp)
     yield "selectivity", lambda: _selectivity_section(interp, dpi)
     yield "comparison", lambda: _comparison_section(interp, comparison, dpi)
     yield "psth", lambda: (figure_html(plot_psth_grid(interp), "peri-stimulus responses", dpi)
