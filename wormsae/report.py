@@ -155,8 +155,9 @@ def _states_methods(interp) -> str:
 
 def _null_text(s) -> str:
     "How the p-values were obtained."
+    by = "by any amount" if not s["min_shift_s"] else f"by at least {s['min_shift_s']:g} s"
     return (f"Onset-locking was tested against circular shifts of each animal's activity relative to its schedule "
-            f"(each animal shifted independently, by at least {s['min_shift_s']:g} s), which keep the autocorrelation "
+            f"(each animal shifted independently, {by}), which keep the autocorrelation "
             f"and slow drifts of the signal: {s['n_null']} shifts for every test, and for tests that could be "
             f"significant, more (up to {s['refine'] * s['n_null']}) until at least {MIN_EXCEED} null values reached "
             f"the observed one, or every shift the design allows. p-values are exact for the shifts drawn, "
