@@ -6,7 +6,8 @@ Cohen's d, `seed_table`) timed in the same process as the baseline.
 
 Error rates (`--seeds N`): for N fresh virtual worms (8 animals each, seeds 0..N-1), train the default SAE,
 interpret it, and count (1) planted stimulus responses found by a significant unit whose activation correlates
->= 0.8 with the planted driver, and (2) significant tests on the null stimuli (Control, Fluorescein).
+>= 0.8 with the planted driver, (2) significant tests on the null stimuli (Control, Fluorescein), and (3) placebo
+draws (`Interpretation.calibrate`, 10 per worm) with any significant test.
 
     python bench/bench_interp.py              # speed only (about a minute)
     python bench/bench_interp.py --seeds 10   # plus error rates over 10 virtual worms (about 5 minutes)
@@ -64,12 +65,14 @@ def error_rates(n_seeds):
         res = ws.train_sae(col, train_cfg=ws.TrainConfig(seed=seed, progress=False))
         it = ws.interpret(res.sae, col, n_null=1000, seed=seed, progress=False)
         best = planted_recovery(col, truth, res.sae, it)
+        placebo = it.calibrate(n_draws=10, seed=seed)
         sel = it.selectivity
         null = sel[sel.stimulus.isin(truth.null_stimuli)]
         rows.append({"seed": seed, "planted_found": int(sum(v >= 0.8 for v in best.values())), "planted": len(best),
                      "missed": ", ".join(f"{s} ({v:.2f})" for s, v in best.items() if not v >= 0.8) or "-",
                      "null_tests": len(null), "null_significant": int(null.significant.sum()),
-                     "significant": int(sel.significant.sum())})
+                     "significant": int(sel.significant.sum()),
+                     "placebo_draws_with_a_call": f"{int((placebo.significant > 0).sum())}/{len(placebo)}"})
         print(rows[-1], flush=True)
     t = pd.DataFrame(rows)
     print(t.to_string(index=False))
