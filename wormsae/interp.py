@@ -84,7 +84,7 @@ def _tiles(rec) -> bool:
     on, off = rec.schedule.onset_frame.to_numpy(), rec.schedule.offset_frame.to_numpy()
     return on[0] == 0 and off[-1] == rec.n_frames and (off[:-1] == on[1:]).all()
 
-# %% ../nbs/11_interp.ipynb #09402d7f
+# %% ../nbs/11_interp.ipynb #4833178e
 WINDOW_COLUMNS = ["recording", "key", "presentation", "stimulus", "repeat", "onset", "window", "start", "end",
                   "base_start", "base_end"]
 
@@ -118,20 +118,29 @@ def _interval(onset, seconds, fps, n_frames):
 def _state_rows(r, rec, window_s) -> list[dict]:
     "Two rows per boundary between different states: the state after it and the state before it, time-matched."
     rows, sched = [], rec.schedule.reset_index(drop=True)
+    run_start = 0  # where the current run of one state began (a state may be listed in several pieces)
     for p in range(1, len(sched)):
         before, after = sched.loc[p - 1], sched.loc[p]
         if before.label == after.label:
             continue
-        b = int(after.onset_frame)
-        w = min(int(round(window_s * rec.fps)), b - int(before.onset_frame), int(after.offset_frame) - b)
-        if w < 1:
-            continue
-        common = dict(recording=r, key=rec.key, onset=b, window="state")
-        rows.append(dict(common, presentation=p, stimulus=after.label, repeat=after.repeat,
-                         start=b, end=b + w, base_start=b - w, base_end=b))
-        rows.append(dict(common, presentation=p - 1, stimulus=before.label, repeat=before.repeat,
-                         start=b - w, end=b, base_start=b, base_end=b + w))
+        b, run_end = int(after.onset_frame), _run_end(sched, p)
+        w = min(int(round(window_s * rec.fps)), b - int(sched.loc[run_start].onset_frame), run_end - b)
+        if w >= 1:
+            common = dict(recording=r, key=rec.key, onset=b, window="state")
+            rows.append(dict(common, presentation=p, stimulus=after.label, repeat=after.repeat,
+                             start=b, end=b + w, base_start=b - w, base_end=b))
+            rows.append(dict(common, presentation=p - 1, stimulus=before.label, repeat=before.repeat,
+                             start=b - w, end=b, base_start=b, base_end=b + w))
+        run_start = p
     return rows
+
+
+def _run_end(sched, p) -> int:
+    "The end frame of the run of identical states that starts at row p."
+    q = p
+    while q + 1 < len(sched) and sched.loc[q + 1].label == sched.loc[p].label:
+        q += 1
+    return int(sched.loc[q].offset_frame)
 
 # %% ../nbs/11_interp.ipynb #37491971
 def _doubled_cumsum(A):
@@ -257,13 +266,13 @@ def _effects(obs, n_win, n_base):
     d_loao = np.where(rest, cohens_d(tot[0] - S, tot[1] - SS, nw - n_win, tot[2] - B, tot[3] - BB, nb - n_base), np.nan)
     return d, d_animal, d_loao
 
-# %% ../nbs/11_interp.ipynb #80838d73
+# %% ../nbs/11_interp.ipynb #935318f8
 def _shift_ranges(animals, min_shift) -> list[tuple[int, int]]:
-    "Admissible shifts [lo, hi] of each animal that has intervals to test."
+    "Admissible shifts [lo, hi] of each animal that has intervals to test (`min_shift`: frames, one per animal)."
     out = []
-    for a in animals:
+    for a, m in zip(animals, min_shift):
         if a.assign.any():
-            lo = min(min_shift, a.T // 4)
+            lo = min(m, a.T // 4)
             out.append((lo, a.T - max(lo, 1)))  # without a smallest shift: 0 .. T-1 (T is 0 again)
     return out
 
@@ -279,7 +288,7 @@ def _all_shifts(ranges, rng, n_null):
 
 
 def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=10, progress=None):
-    "Pooled d under independent circular shifts per animal: (draws, tests, units) float32, draws, distinct draws possible."
+    "Pooled d under independent circular shifts per animal: (draws, tests, units), and how many distinct draws exist."
     nw, nb = n_win.sum(0), n_base.sum(0)
     tested = [a for a in animals if a.assign.any()]
     shifts, possible = _all_shifts(_shift_ranges(animals, min_shift), rng, n_null)
@@ -289,24 +298,27 @@ def _shift_null(animals, n_win, n_base, n_null, min_shift, rng, chunk=10, progre
         tot = [0.0, 0.0, 0.0, 0.0]
         for a, sh in zip(tested, shifts):
             tot = [t + x for t, x in zip(tot, _test_sums(a, sh[start:start + chunk]))]
-        samples.append(cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb).astype(np.float32))
-    return np.concatenate(samples), n, possible
+        samples.append(cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb))  # float64: ties must stay ties
+    return np.concatenate(samples), possible
 
-# %% ../nbs/11_interp.ipynb #36e9b801
+# %% ../nbs/11_interp.ipynb #534f8832
 def tail_pvalue(null, observed, min_exceed: int = MIN_EXCEED, tail_fraction: float = 0.1, possible=math.inf,
-                tail: bool = True):
+                tail: bool = True, exhaustive: bool = False):
     """Two-sided p of `observed` (any shape) against `null` samples (samples, same shape), centred on the null mean.
     Returns (p, p_empirical, null_mean, null_sd); p is empirical where >= `min_exceed` null values reach the
     observed one, else (with `tail`, at least MIN_TAIL_NULL samples, and fewer samples than the `possible`
-    distinct ones) the larger of a Pareto-tail and a normal estimate, never below 1 / (1 + possible)."""
+    distinct ones) the larger of a Pareto-tail and a normal estimate, never below 1 / (1 + possible).
+    `exhaustive`: the null is every draw the design allows, the observed one among them: p = exceedances / draws."""
     null, observed = np.asarray(null, np.float64), np.asarray(observed, np.float64)
-    mean, sd = null.mean(0), null.std(0)
-    dev, x = np.abs(null - mean), np.abs(observed - mean)
+    n = len(null)
+    mean = null.mean(0) if exhaustive else (null.sum(0) + observed) / (n + 1)  # the observed value is a draw too
+    sd = null.std(0)
     exceed = _exceedances(null, observed, mean)
-    p_empirical = (1 + exceed) / (1 + len(null))
+    p_empirical = np.maximum(exceed, 1) / n if exhaustive else (1 + exceed) / (1 + n)
     p = p_empirical.copy()
     rare = exceed < min_exceed
-    if tail and len(null) >= MIN_TAIL_NULL and len(null) < possible and rare.any():
+    if tail and not exhaustive and n >= MIN_TAIL_NULL and n < possible and rare.any():
+        dev, x = np.abs(null - mean), np.abs(observed - mean)
         with np.errstate(divide="ignore", invalid="ignore"):
             p_normal = np.nan_to_num(2 * stats.norm.sf(x[rare] / sd[rare]))
         p[rare] = np.maximum(p_normal, _pareto_tail(dev[:, rare], x[rare], tail_fraction))
@@ -314,12 +326,15 @@ def tail_pvalue(null, observed, min_exceed: int = MIN_EXCEED, tail_fraction: flo
 
 
 def _exceedances(null, observed, mu) -> np.ndarray:
-    "How many null values lie at least as far from the null mean as the observed value (two-sided)."
-    return (np.abs(null - mu) >= np.abs(observed - mu) - 1e-12).sum(0)
+    "How many null values lie at least as far from `mu` as the observed value (two-sided; equal within rounding counts)."
+    far = np.abs(np.asarray(observed, np.float64) - mu)
+    return (np.abs(null - mu) >= far * (1 - 1e-9) - 1e-12).sum(0)
 
 
-def p_floor(n_drawn: int, possible, tail: bool = True) -> float:
-    "The smallest p a test can report: 1 / (1 + distinct draws) with the tail model, else 1 / (1 + samples drawn)."
+def p_floor(n_drawn: int, possible, tail: bool = True, exhaustive: bool = False) -> float:
+    "The smallest p a test can report: with every draw used 1 / draws; with the tail model 1 / (1 + possible); else 1 / (1 + draws)."
+    if exhaustive:
+        return 1 / n_drawn
     extrapolates = tail and n_drawn >= MIN_TAIL_NULL and n_drawn < possible
     return 1 / (1 + possible) if extrapolates else 1 / (1 + n_drawn)
 
@@ -340,12 +355,12 @@ def _pareto_tail(dev, x, fraction):
     sf = np.where(a0 > 0, np.nan_to_num(sf), (x <= t).astype(float))  # a flat tail: nothing lies beyond it
     return n / N * sf
 
-# %% ../nbs/11_interp.ipynb #b7f9da95
+# %% ../nbs/11_interp.ipynb #25faeb16
 def _specificity(resp, labels, animal, stimuli, n_perm, rng, tail=True):
     "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, p, p_perm, null mean), (S, U)."
     onehot = (labels[:, None] == np.asarray(stimuli)[None, :]).astype(float)  # (P, S)
     d_obs = _group_vs_rest_d(onehot[None], resp)[0]
-    perms = np.stack([_shuffle_within(len(labels), animal, rng) for _ in range(n_perm)])
+    perms = _shuffles(animal, n_perm, rng)
     p, p_perm, mu, _ = tail_pvalue(_group_vs_rest_d(onehot[perms], resp), d_obs, possible=_labelings(labels, animal),
                                    tail=tail)
     return d_obs, p, p_perm, mu
@@ -370,13 +385,26 @@ def _group_vs_rest_d(onehot, resp):
     return cohens_d(S1, SS1, n1, S - S1, SS - SS1, n - n1)
 
 
-def _shuffle_within(n, groups, rng):
-    "A permutation of range(n) that only moves items within their group."
-    perm = np.arange(n)
+def _shuffles(groups, m: int, rng) -> np.ndarray:
+    "m independent permutations that each move items only within their group: (m, len(groups))."
+    perms = np.tile(np.arange(len(groups)), (m, 1))
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
-        perm[idx] = rng.permutation(idx)
-    return perm
+        perms[:, idx] = idx[np.argsort(rng.random((m, len(idx))), axis=1)]
+    return perms
+
+
+def _draw_until_resolved(draw, observed, mu, hits, start: int, limit: int, batch: int):
+    "More null draws for cells until each has MIN_EXCEED exceedances or `limit` draws: (exceedances, draws) per cell."
+    # draw(m, cells) -> (m, len(cells)) null values of those cells; hits: exceedances in the first `start` draws
+    hits, n = np.array(hits, dtype=np.int64), np.full(len(observed), start, dtype=np.int64)
+    while True:
+        active = np.flatnonzero(hits < MIN_EXCEED)
+        if not len(active) or n[active[0]] >= limit:  # active cells have all had the same number of draws
+            return hits, n
+        m = int(min(batch, limit - n[active[0]]))
+        hits[active] += _exceedances(draw(m, active), observed[active], mu[active])
+        n[active] += m
 
 # %% ../nbs/11_interp.ipynb #eed3bdd3
 def auroc(on, off):
@@ -521,7 +549,7 @@ def _circular_r(A, x) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, cross / den, 0.0)
 
-# %% ../nbs/11_interp.ipynb #1b960c1f
+# %% ../nbs/11_interp.ipynb #dc553d31
 def behaviour_tests(acts, collection, cfg: InterpConfig, rng) -> tuple[pd.DataFrame, list]:
     "Per unit and behaviour channel: within-animal r combined over animals, p, q; and the nuisance channels left out."
     channels, left_out = _behaviour_channels(collection, cfg.nuisance)
@@ -549,24 +577,21 @@ def _channel_test(channel, per_animal, U, cfg, rng) -> pd.DataFrame:
     ranges = [(lo, len(x) - max(lo, 1)) for lo, (_, x, _) in zip(lows, per_animal)]
     shifts, possible = _all_shifts(ranges, rng, cfg.n_null)
     null = np.mean([t[sh] for t, sh in zip(tables, shifts)], 0)
-    p, _, mu, _ = tail_pvalue(null, z_obs, possible=possible, tail=cfg.tail)
+    exhaustive = len(null) == possible and cfg.min_shift_s == 0
+    p, _, mu, _ = tail_pvalue(null, z_obs, possible=possible, tail=cfg.tail, exhaustive=exhaustive)
     draws = np.full(U, len(null))
-    if not cfg.tail and len(tables) >= cfg.min_animals:  # resolve the small p-values with more shifts, as above
-        hits = _exceedances(null, z_obs, mu)
-        units = np.flatnonzero(hits < MIN_EXCEED)
-        limit = min(cfg.refine * cfg.n_null, possible)
-        while len(units) and draws[units[0]] < limit:
-            m = int(min(2000, limit - draws[units[0]]))
-            more = np.mean([t[rng.integers(lo, hi + 1, m)][:, units] for t, (lo, hi) in zip(tables, ranges)], 0)
-            hits[units] += _exceedances(more, z_obs[units], mu[units])
-            draws[units] += m
-            p[units] = (1 + hits[units]) / (1 + draws[units])
-            units = units[hits[units] < MIN_EXCEED]
+    limit = min(cfg.refine * cfg.n_null, possible)
+    if not cfg.tail and len(tables) >= cfg.min_animals and len(null) < limit:  # resolve the small p, as for stimuli
+        cells = np.flatnonzero(_exceedances(null, z_obs, mu) < MIN_EXCEED)
+        draw = lambda m, act: np.mean([t[rng.integers(lo, hi + 1, m)][:, cells[act]] for t, (lo, hi) in zip(tables, ranges)], 0)
+        hits, n = _draw_until_resolved(draw, z_obs[cells], mu[cells], _exceedances(null, z_obs, mu)[cells],
+                                       len(null), limit, batch=2000)
+        p[cells], draws[cells] = (1 + hits) / (1 + n), n
     r_animals = np.tanh(np.stack([t[0] for t in tables], 1))  # (units, animals)
+    floor = np.where(draws > len(null), 1 / (1 + draws), p_floor(len(null), possible, cfg.tail, exhaustive))
     return pd.DataFrame({"unit": np.arange(U), "channel": channel, "r": np.tanh(z_obs),
                          "r_min": r_animals.min(1), "r_max": r_animals.max(1), "n_animals": len(tables),
-                         "p": p, "null_draws": draws,
-                         "p_min": p_floor(len(null), possible, cfg.tail) if cfg.tail else 1 / (1 + draws)})
+                         "p": p, "null_draws": draws, "p_min": floor})
 
 
 def _empty_behaviour() -> pd.DataFrame:
@@ -680,7 +705,7 @@ def _behaviour_scores(acts, collection, channels):
         out[units] = _corr_pairs(np.concatenate(preds), np.concatenate(actual))
     return out
 
-# %% ../nbs/11_interp.ipynb #6e95be90
+# %% ../nbs/11_interp.ipynb #9711c7e6
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -701,7 +726,7 @@ class Interpretation:
         sig = self.selectivity[self.selectivity.significant] if len(self.selectivity) else self.selectivity
         return (f"Interpretation({len(self.units)} units x {self.selectivity.stimulus.nunique() if len(sig) or len(self.selectivity) else 0} "
                 f"stimuli x {len(self.settings['windows'])} windows; {len(sig)} significant tests in "
-                f"{sig.unit.nunique() if len(sig) else 0} units at q < {self.settings['alpha']})")
+                f"{sig.unit.nunique() if len(sig) else 0} units at a false discovery rate of {self.settings['alpha']})")
 
     def significant(self, stimulus=None, window=None) -> pd.DataFrame:
         "Significant tests, strongest first; optionally for one stimulus / window."
@@ -743,7 +768,7 @@ class Interpretation:
         from wormsae.report import write_report
         return write_report(self, path, **kwargs)
 
-# %% ../nbs/11_interp.ipynb #b355024b
+# %% ../nbs/11_interp.ipynb #d5b49db3
 def interpret(model, collection, config: InterpConfig | None = None, progress: bool | None = None,
               **options) -> Interpretation:
     "Interpret every unit of `model` (SAE, PCA or NeuronBasis) on recordings with stimulus schedules (and behaviour)."
@@ -752,6 +777,7 @@ def interpret(model, collection, config: InterpConfig | None = None, progress: b
     cfg = _config(config, options)
     collection = as_collection(collection)
     A, index = unit_activations(model, collection)
+    _check_finite(A, index, model)
     acts = _split_by_recording(A, index, collection)
     rng = np.random.default_rng(cfg.seed)
     design = schedule_design(collection) if cfg.design == "auto" else cfg.design
@@ -769,6 +795,16 @@ def interpret(model, collection, config: InterpConfig | None = None, progress: b
     return Interpretation(sel, units, resp, psth, beh, settings, model, collection, acts, beh_tests, cfg)
 
 
+def _check_finite(A, index, model):
+    "Activations must be numbers: one NaN would silently turn a whole animal's sums into 'no response'."
+    bad = ~np.isfinite(A)
+    if bad.any():
+        row, unit = np.argwhere(bad)[0]
+        raise ValueError(f"the model's activation of unit {unit} ({model.unit_names()[unit]}) is {A[row, unit]} at "
+                         f"frame {index.frame.iloc[row]} of recording {index.key.iloc[row]!r} ({int(bad.sum())} values "
+                         "in all); check the model's weights and inputs")
+
+
 def _config(config, options) -> InterpConfig:
     "The config to use: `config` (or the defaults) with `options` replacing fields by name."
     cfg = config or InterpConfig()
@@ -778,7 +814,7 @@ def _config(config, options) -> InterpConfig:
                         f"{sorted(InterpConfig.__dataclass_fields__)}")
     return InterpConfig(**{**asdict(cfg), **options}) if options else cfg
 
-# %% ../nbs/11_interp.ipynb #218a90b8
+# %% ../nbs/11_interp.ipynb #b5f47b14
 def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: str, rng, progress, cums=None):
     "The table of every (unit, stimulus, window) test (`cums`: the activations' cumulative sums, if already made)."
     if not len(tests):
@@ -787,9 +823,10 @@ def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: 
     n_win, n_base = _counts(animals)
     obs = _observed(animals)
     d, d_animal, d_loao = _effects(obs, n_win, n_base)
-    min_shift = int(round(cfg.min_shift_s * collection[0].fps))
-    null, drawn, possible = _shift_null(animals, n_win, n_base, cfg.n_null, min_shift, rng, progress=progress)
-    p, p_perm, mu, sd = tail_pvalue(null, d, possible=possible, tail=cfg.tail)
+    min_shift = [int(round(cfg.min_shift_s * rec.fps)) for rec in collection]
+    null, possible = _shift_null(animals, n_win, n_base, cfg.n_null, min_shift, rng, progress=progress)
+    drawn, exhaustive = len(null), len(null) == possible and cfg.min_shift_s == 0  # every rotation, the observed one too
+    p, p_perm, mu, sd = tail_pvalue(null, d, possible=possible, tail=cfg.tail, exhaustive=exhaustive)
     nan = np.full(d.shape, np.nan)
     spec = None if design == "states" else _specificity_tests(animals, wt, tests, cfg.n_null, rng, cfg.tail)
     d_spec, p_spec, p_spec_perm = (nan, nan, nan) if spec is None else spec[:3]
@@ -803,7 +840,7 @@ def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: 
         "n_on": np.broadcast_to(n_win.sum(0), d.shape), "n_off": np.broadcast_to(n_base.sum(0), d.shape),
         "p": p, "p_perm": p_perm, "null_mean": mu, "null_sd": sd,
         "null_draws": np.full(d.shape, drawn), "null_possible": np.full(d.shape, _as_float(possible)),
-        "p_min": np.full(d.shape, p_floor(drawn, possible, cfg.tail)),
+        "p_min": np.full(d.shape, p_floor(drawn, possible, cfg.tail, exhaustive)),
         "d_specific": d_spec, "p_specific": p_spec, "p_specific_perm": p_spec_perm,
         "animals_agree": agree, "n_animals": np.broadcast_to(animals_with[:, None], d.shape),
         "n_events": np.broadcast_to(events[:, None], d.shape),
@@ -811,7 +848,7 @@ def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: 
         "selectivity_index": nan if design == "states" else _selectivity_index(on - off, tests.window.to_numpy()),
     }
     if not cfg.tail and cfg.refine > 1:
-        _refine(table, tests.stimulus.to_numpy(), null, drawn, possible, spec, animals, n_win, n_base, min_shift, cfg, rng)
+        _refine(table, null, drawn, possible, spec, animals, n_win, n_base, min_shift, cfg, rng)
     return _selectivity_frame(table, tests, names, cfg)
 
 
@@ -864,6 +901,7 @@ def _selectivity_frame(table, tests, names, cfg: InterpConfig):
     df["q_stimulus"], df["q_selective"], families = two_level_q(p_selective, stimuli)
     selected = df.q_stimulus < cfg.alpha
     level = cfg.alpha * selected[tested].groupby(df.stimulus[tested]).any().sum() / max(families, 1)
+    df["fdr_level"] = np.where(selected, level, np.nan)  # what q_selective must beat (Benjamini-Bogomolov)
     sign = np.sign(df.d)
     # comparisons with NaN (undefined with one stimulus or one animal) are written so that they do not veto
     df["significant"] = (tested & selected & (df.q_selective < level) & ~(sign * np.sign(df.d_specific) < 0)
@@ -904,7 +942,7 @@ def _empty_selectivity():
     cols = ["unit", "unit_name", "stimulus", "window", "d", "auroc", "on", "off", "n_on", "n_off", "p", "p_perm",
             "null_mean", "null_sd", "null_draws", "null_possible", "p_min", "d_specific", "p_specific",
             "p_specific_perm", "animals_agree", "n_animals", "n_events", "loao_min_d", "selectivity_index", "reason",
-            "q", "q_specific", "q_stimulus", "q_selective", "significant", "selective"]
+            "q", "q_specific", "q_stimulus", "q_selective", "fdr_level", "significant", "selective"]
     kind = lambda c: bool if c in ("significant", "selective") else object if c in ("unit_name", "stimulus", "window", "reason") else float
     return pd.DataFrame({c: pd.Series(dtype=kind(c)) for c in cols})
 
@@ -936,7 +974,7 @@ def _responses_per_interval(animals, wt):
         resp.append(S[0] / (a.ends - a.starts)[:, None] - B[0] / (a.base_ends - a.base_starts)[:, None])
     return np.concatenate(resp), wt.stimulus.to_numpy(), wt.window.to_numpy(), wt.recording.to_numpy()
 
-# %% ../nbs/11_interp.ipynb #76e55210
+# %% ../nbs/11_interp.ipynb #f2b38ad9
 def _could_be_significant(table, cfg) -> np.ndarray:
     "Tests whose every other criterion allows a significant call, so that their p decides: (tests, units) bool."
     sign = np.sign(table["d"])
@@ -946,17 +984,12 @@ def _could_be_significant(table, cfg) -> np.ndarray:
                 & (table["n_animals"] >= cfg.min_animals) & (table["n_events"] >= cfg.min_events))
 
 
-def _refine(table, stimuli, null, drawn, possible, spec, animals, n_win, n_base, min_shift, cfg, rng):
+def _refine(table, null, drawn, possible, spec, animals, n_win, n_base, min_shift, cfg, rng):
     "More null draws for the tests that could be significant, until each p is resolved; updates `table` in place."
     could = _could_be_significant(table, cfg)
-    cut = np.zeros(len(stimuli))  # per test row: no within-stimulus Benjamini-Hochberg threshold can exceed it
-    for s in np.unique(stimuli):
-        rows = stimuli == s
-        cut[rows] = cfg.alpha * max(could[rows].sum(), 1) / could[rows].size
-    cut = cut[:, None]
     resolved = (MIN_EXCEED + 1) / (1 + cfg.n_null)  # an empirical p this large rests on enough exceedances
-    with np.errstate(invalid="ignore"):
-        could &= ~(table["p_specific_perm"] >= np.maximum(cut, resolved))  # a resolved, large specificity p settles it
+    with np.errstate(invalid="ignore"):  # a resolved specificity p above alpha settles the call: q_selective >= it
+        could &= ~(table["p_specific_perm"] >= max(cfg.alpha, resolved))
     limit = min(cfg.refine * cfg.n_null, possible)
     exceed = _exceedances(null, table["d"], table["null_mean"])
     k, u = np.nonzero(could & (exceed < MIN_EXCEED))
@@ -964,9 +997,9 @@ def _refine(table, stimuli, null, drawn, possible, spec, animals, n_win, n_base,
         hits, n = _more_shift_draws(animals, n_win, n_base, k, u, table, exceed[k, u], drawn, limit, min_shift, rng)
         table["p"][k, u], table["null_draws"][k, u], table["p_min"][k, u] = (1 + hits) / (1 + n), n, 1 / (1 + n)
     for c in spec[3] if spec is not None else []:
-        _refine_specificity(table, c, could & (table["p"] <= cut), cfg, rng)
+        _refine_specificity(table, c, could & (table["p"] < cfg.alpha), cfg, rng)
 
-# %% ../nbs/11_interp.ipynb #c14c15f5
+# %% ../nbs/11_interp.ipynb #66d15729
 def _shift_tables(a, k, u, lo: int, hi: int) -> list[np.ndarray]:
     "One animal's window and baseline sums (S, SS, B, BB) at every shift lo..hi (row r: shift hi - r), for cells (k, u)."
     out = [np.zeros((hi - lo + 1, len(k))) for _ in range(4)]
@@ -981,43 +1014,31 @@ def _shift_tables(a, k, u, lo: int, hi: int) -> list[np.ndarray]:
     return out
 
 
-def _more_shift_draws(animals, n_win, n_base, k, u, table, exceed, drawn, limit, min_shift, rng, batch=2000, chunk=64):
+def _more_shift_draws(animals, n_win, n_base, k, u, table, exceed, drawn, limit, min_shift, rng, batch=2000,
+                      max_bytes=2e8):
     "Exceedances and draws per cell after more joint shifts, each cell stopping once resolved."
     tested = [a for a in animals if a.assign.any()]
     ranges = _shift_ranges(animals, min_shift)
+    chunk = max(1, int(max_bytes // (32 * sum(hi - lo + 1 for lo, hi in ranges))))  # tables of at most ~200 MB
     hits, n = exceed.astype(np.int64).copy(), np.full(len(k), drawn, dtype=np.int64)
     nw, nb = n_win.sum(0)[k, 0], n_base.sum(0)[k, 0]
     d_obs, mu = table["d"][k, u], table["null_mean"][k, u]
     for c0 in range(0, len(k), chunk):
         cells = np.arange(c0, min(c0 + chunk, len(k)))
         tabs = [_shift_tables(a, k[cells], u[cells], lo, hi) for a, (lo, hi) in zip(tested, ranges)]
-        while True:
-            active = np.flatnonzero(hits[cells] < MIN_EXCEED)
-            if not len(active) or n[cells[active[0]]] >= limit:
-                break
-            m = int(min(batch, limit - n[cells[active[0]]]))
+
+        def draw(m, act):
             rows = [rng.integers(0, len(t[0]), size=m) for t in tabs]
-            tot = [sum(t[q][r][:, active] for t, r in zip(tabs, rows)) for q in range(4)]
-            c = cells[active]
-            dd = cohens_d(tot[0], tot[1], nw[c], tot[2], tot[3], nb[c])
-            hits[c] += (np.abs(dd - mu[c]) >= np.abs(d_obs[c] - mu[c]) - 1e-12).sum(0)
-            n[c] += m
+            tot = [sum(t[q][r][:, act] for t, r in zip(tabs, rows)) for q in range(4)]
+            c = cells[act]
+            return cohens_d(tot[0], tot[1], nw[c], tot[2], tot[3], nb[c])
+        hits[cells], n[cells] = _draw_until_resolved(draw, d_obs[cells], mu[cells], hits[cells], drawn, limit, batch)
     return hits, n
 
-# %% ../nbs/11_interp.ipynb #68353922
-def _shuffles(groups, m: int, rng) -> np.ndarray:
-    "m independent permutations that each move items only within their group: (m, len(groups))."
-    perms = np.tile(np.arange(len(groups)), (m, 1))
-    for g in np.unique(groups):
-        idx = np.flatnonzero(groups == g)
-        perms[:, idx] = idx[np.argsort(rng.random((m, len(idx))), axis=1)]
-    return perms
-
-
+# %% ../nbs/11_interp.ipynb #b753fc13
 def _refine_specificity(table, c, could, cfg, rng, batch=500):
     "More label shuffles for one window's specificity tests that could be significant; updates `table`."
-    possible = _labelings(c["labels"], c["groups"])
-    limit = min(cfg.refine * cfg.n_null, possible)
+    limit = min(cfg.refine * cfg.n_null, _labelings(c["labels"], c["groups"]))
     ks = np.array(c["tests"])
     p_perm = table["p_specific_perm"][ks]
     hits = np.rint(np.nan_to_num(p_perm, nan=1.0) * (1 + cfg.n_null) - 1).astype(np.int64)  # exceedances so far
@@ -1027,17 +1048,12 @@ def _refine_specificity(table, c, could, cfg, rng, batch=500):
     units = np.unique(u_idx)
     col = np.searchsorted(units, u_idx)
     onehot = (c["labels"][:, None] == np.asarray(c["stimuli"])[None, :]).astype(float)
-    d_obs, mu = table["d_specific"][ks[s_idx], u_idx], c["mu"][s_idx, u_idx]
-    h, n = hits[s_idx, u_idx].copy(), np.full(len(s_idx), cfg.n_null, dtype=np.int64)
-    while (h < MIN_EXCEED).any() and n.max() < limit:
-        m = int(min(batch, limit - n.max()))
-        dd = _group_vs_rest_d(onehot[_shuffles(c["groups"], m, rng)], c["resp"][:, units])[:, s_idx, col]
-        active = h < MIN_EXCEED
-        h[active] += (np.abs(dd[:, active] - mu[active]) >= np.abs(d_obs[active] - mu[active]) - 1e-12).sum(0)
-        n[active] += m
+    draw = lambda m, act: _group_vs_rest_d(onehot[_shuffles(c["groups"], m, rng)], c["resp"][:, units])[:, s_idx[act], col[act]]
+    h, n = _draw_until_resolved(draw, table["d_specific"][ks[s_idx], u_idx], c["mu"][s_idx, u_idx],
+                                hits[s_idx, u_idx], cfg.n_null, limit, batch)
     table["p_specific"][ks[s_idx], u_idx] = (1 + h) / (1 + n)
 
-# %% ../nbs/11_interp.ipynb #7d58d6a9
+# %% ../nbs/11_interp.ipynb #b0393561
 def unit_cards(model, acts, sel, resp, beh_tests, collection, stimuli, top_neurons=5) -> pd.DataFrame:
     "One row per unit: reads/writes, activity, best and significant stimuli, behaviour, explanation, simulation score."
     A = np.concatenate(acts)
@@ -1073,7 +1089,7 @@ def _best_and_significant(sel, U) -> pd.DataFrame:
     if len(sel):
         best = sel.loc[sel.d.abs().groupby(sel.unit).idxmax()]
         cols = ["best_stimulus", "best_window", "best_d", "best_q", "best_reason"]
-        out.loc[best.unit, cols] = best[["stimulus", "window", "d", "q", "reason"]].values
+        out.loc[best.unit, cols] = best[["stimulus", "window", "d", "q_selective", "reason"]].values
         for col, flag in (("n_significant", "significant"), ("n_selective", "selective")):
             counts = sel[sel[flag]].groupby("unit").stimulus.nunique()
             out.loc[counts.index, col] = counts.values
@@ -1081,12 +1097,13 @@ def _best_and_significant(sel, U) -> pd.DataFrame:
 
 
 def _best_behaviour(tests: pd.DataFrame, U) -> pd.DataFrame:
-    "Per unit: the behaviour channel with the largest within-animal |r|, its q and its animals."
+    "Per unit: its behaviour channel (the significant one with the largest within-animal |r|, else the largest |r|)."
     cols = {"behaviour": [None] * U, "behaviour_r": np.nan, "behaviour_q": np.nan, "behaviour_animals": 0,
             "behaviour_significant": False}
     if tests is None or not len(tests):
         return pd.DataFrame(cols, index=range(U))
-    best = tests.loc[tests.r.abs().fillna(-1).groupby(tests.unit).idxmax()].set_index("unit").reindex(range(U))
+    order = tests.assign(strength=tests.r.abs().fillna(-1) + 2 * tests.significant)  # a significant channel first
+    best = tests.loc[order.strength.groupby(tests.unit).idxmax()].set_index("unit").reindex(range(U))
     return pd.DataFrame({"behaviour": best.channel.values, "behaviour_r": best.r.values, "behaviour_q": best.q.values,
                          "behaviour_animals": best.n_animals.fillna(0).astype(int).values,
                          "behaviour_significant": best.significant.fillna(False).astype(bool).values}, index=range(U))
@@ -1108,14 +1125,14 @@ def _explained_stimuli(sel, stimuli, U):
         use[u, pos[s]] = True
     return use
 
-# %% ../nbs/11_interp.ipynb #2a520a4c
+# %% ../nbs/11_interp.ipynb #ea9627e2
 def _response_phrase(r, responses, unit) -> str:
     "How a unit answers one stimulus: direction, window, effect size, timing and animals."
     if r.window == "state":
         return (f"{'higher' if r.d > 0 else 'lower'} in state {r.stimulus} than across its boundary "
                 f"(d={r.d:+.2f}, {round(r.animals_agree * r.n_animals)}/{r.n_animals} animals)")
     feat = responses[(responses.unit == unit) & (responses.stimulus == r.stimulus)]
-    when = "during the presentation" if r.window == "presentation" else f"late ({r.window} window)"
+    when = "during the presentation" if r.window == "presentation" else f"in the {r.window} window"
     timing = f", peak {feat.peak_time.iloc[0]:.1f} s after onset" if len(feat) and np.isfinite(feat.peak_time.iloc[0]) else ""
     return (f"{'rises' if r.d > 0 else 'falls'} {when} of {r.stimulus} (d={r.d:+.2f}{timing}, "
             f"{round(r.animals_agree * r.n_animals)}/{r.n_animals} animals)")
@@ -1137,7 +1154,7 @@ def _stimulus_text(tests: pd.DataFrame, responses, unit) -> str:
         parts.append(f"Responds selectively to {selective[0].stimulus}: " + _response_phrase(selective[0], responses, unit))
     elif selective:
         names = ", ".join(r.stimulus for r in selective[:-1]) + f" and {selective[-1].stimulus}"
-        parts.append(f"Responds to {names}, each more than to the other stimuli: "
+        parts.append(f"Responds to {names}, each more than to the other stimuli on average: "
                      + "; ".join(_response_phrase(r, responses, unit) for r in selective))
     if plain:
         phrases = "; ".join(_response_phrase(r, responses, unit) for r in plain)
@@ -1159,7 +1176,7 @@ def explain(card, tests: pd.DataFrame, responses: pd.DataFrame) -> str:
     if isinstance(card.behaviour, str) and abs(card.behaviour_r) >= MIN_BEHAVIOUR_R:
         if card.behaviour_significant:
             text += f" Tracks {card.behaviour} (r={card.behaviour_r:+.2f} within {card.behaviour_animals} animals)."
-        elif card.behaviour_animals < 2:
+        elif card.behaviour_animals == 1:
             text += f" Correlates with {card.behaviour} in its one animal (r={card.behaviour_r:+.2f}; descriptive)."
     reads = " ".join(x.split("(")[0] for x in card.top_inputs.split()[:3])
     writes = " ".join(x.split("(")[0] for x in card.top_outputs.split()[:3])
@@ -1183,7 +1200,7 @@ def seed_table(acts, collection, window: str = "cycle", top: int = 5) -> str:
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
-# %% ../nbs/11_interp.ipynb #4a468d06
+# %% ../nbs/11_interp.ipynb #bf8ad5d8
 def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None = None, seed: int = 0,
               progress: bool | None = None, activations: list | None = None) -> pd.DataFrame:
     "Placebo events put through the same tests: one row per draw with what it earned."
@@ -1193,6 +1210,7 @@ def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None 
     collection = as_collection(collection)
     if activations is None:
         A, index = unit_activations(model, collection)
+        _check_finite(A, index, model)
         activations = _split_by_recording(A, index, collection)
     design = schedule_design(collection) if cfg.design == "auto" else cfg.design
     rng, names, rows = np.random.default_rng(seed), list(model.unit_names()), []
@@ -1208,7 +1226,7 @@ def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None 
                      "animals": int(wt.recording.nunique()), "tests": len(sel), "tested": int(sel.reason.eq("").sum()),
                      "significant": int(sel.significant.sum()), "units": int(sel[sel.significant].unit.nunique()),
                      "min_p": float(sel.p.min()) if len(sel) else np.nan,
-                     "min_q": float(sel.q.min()) if sel.q.notna().any() else np.nan})
+                     "min_q": float(sel.q_selective.min()) if sel.q_selective.notna().any() else np.nan})
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_interp.ipynb #59fe1954

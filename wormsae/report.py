@@ -132,7 +132,8 @@ def methods_text(interp) -> str:
         f"(pooled standard deviation) and the AUROC. " + _null_text(s) + " Stimulus specificity compared each "
         f"presentation's response (window mean minus baseline mean) to this stimulus with the responses to all other "
         f"stimuli, against shuffles of the stimulus labels among each animal's presentations, with the same p-values. "
-        + _correction_text(s, U * S * W, S) + f" A test is significant when that q is below {s['alpha']:g}, both effects "
+        + _correction_text(s, U * S * W, S) + f" A test is significant when its stimulus is selected, that q is "
+        f"below the within-stimulus level (fdr_level), both effects "
         f"have the same sign, the response is at least {(1 + si) / (1 - si):g} times the median response to the other "
         f"stimuli (selectivity index >= {si:.2g}), and it replicates: the pooled sign holds in more than half of the "
         f"animals and in every leave-one-animal-out estimate. " + _design_text(s) + " " + _behaviour_text(s) +
@@ -149,7 +150,8 @@ def _states_methods(interp) -> str:
             f"side against the same length on the other (shorter where a state is shorter), pooling boundaries and "
             f"animals (Cohen's d). " + _null_text(s).replace("relative to its schedule", "relative to its state "
             "boundaries (moving the boundary)") + " " + _correction_text(s, n, interp.selectivity.stimulus.nunique())
-            + f" A state effect is significant when q < {s['alpha']:g} and it replicates across animals. "
+            + f" A state effect is significant when its q is below the within-stimulus level and it replicates "
+            f"across animals. "
             + _design_text(s) + " " + _behaviour_text(s) + f" Random seed {s['seed']}.")
 
 
@@ -170,7 +172,9 @@ def _correction_text(s, n_tests: int, n_stimuli: int) -> str:
     return (f"Multiple comparisons were corrected in two levels (Benjamini & Bogomolov 2014): stimuli were selected by "
             f"Benjamini-Hochberg over the Simes p-values of their own tests ({n_stimuli} stimuli), and within each "
             f"selected stimulus by Benjamini-Hochberg over its tests at level alpha x selected / stimuli ({n_tests} "
-            f"tests in all; the conjunction of onset-locking and specificity uses the larger of the two p-values).")
+            f"tests in all; the conjunction of onset-locking and specificity uses the larger of the two p-values). "
+            f"These procedures assume independent or positively dependent tests, which correlated units only "
+            f"approximately are; the placebo calibration checks the result on the data themselves.")
 
 
 def _design_text(s) -> str:
@@ -238,7 +242,7 @@ def _cards_section(interp, max_cards, dpi) -> str:
 
 
 _TEST_COLUMNS = ["unit_name", "stimulus", "window", "d", "auroc", "on", "off", "p", "null_draws", "q", "d_specific",
-                 "q_specific", "q_stimulus", "q_selective", "selective", "selectivity_index", "animals_agree",
+                 "q_specific", "q_stimulus", "q_selective", "fdr_level", "selective", "selectivity_index", "animals_agree",
                  "n_animals", "n_events", "loao_min_d"]
 
 
@@ -262,7 +266,8 @@ def _calibration_section(interp) -> str:
     c = interp.calibration
     if c is None or not len(c):
         return para("Not run: interp.calibrate() (or wormsae interp --calibrate N) puts placebo events, where the "
-                    "schedule has none, through exactly the same tests; with calibrated tests at most about "
+                    "schedule has none, through the same onset-locked tests and corrections (a placebo has no other "
+                    "stimulus to be specific against); with calibrated tests at most about "
                     f"{interp.settings['alpha']:g} of the draws earn any significant call.", "note")
     hit = int((c.significant > 0).sum())
     return (para(f"{len(c)} placebo draws ({int(c.events.median())} placebo events in {int(c.animals.median())} animals "
