@@ -51,9 +51,9 @@ def main():
 
 def food_patch(top=8):
     "Units (and neurons) that change at the food encounter of the one animal that meets food."
-    rec = ws.load(DATA / "2022-01-16-01-data.h5", schedule="food")
+    rec = ws.load(DATA / "2022-01-16-01-data.h5")  # the file's own food schedule: a state design
     res = ws.train_sae(rec, train_cfg=ws.TrainConfig(progress=False, n_val=0))
-    options = dict(windows={"after": (0.0, 120.0)}, baseline=(-120.0, 0.0), n_null=1000, progress=False)
+    options = dict(state_window_s=120.0, n_null=1000, progress=False)
     for name, model in (("SAE unit", res.sae), ("neuron", NeuronBasis(res.sae.norm))):
         it = ws.interpret(model, rec, **options)
         sel = it.selectivity[it.selectivity.stimulus == "on food"]
