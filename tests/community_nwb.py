@@ -58,6 +58,15 @@ def _volume(nwb, x: dict, name: str = "CalciumImVol"):
     return vol, dev
 
 
+def _with_volumes(identifier: str, n_frames: int):
+    "A file with its imaging volume and the raw volumes in acquisition: (extension types, file, volume, device)."
+    x = extension_types()
+    nwb = _file(identifier, x)
+    vol, dev = _volume(nwb, x)
+    nwb.add_acquisition(_raw_volumes(x, dev, vol, n_frames))
+    return x, nwb, vol, dev
+
+
 def _raw_volumes(x: dict, dev, vol, n_frames: int, name: str = "CalciumImageSeries"):
     "The raw imaging volumes (tiny here; tens of GB in the real files)."
     return x["MultiChannelVolumeSeries"](name=name, description="raw GCaMP volumes", comments="", device=dev,
@@ -106,10 +115,7 @@ EY_LABELS = ["AVAL", "", "ASHR?", "AWCL", "RIML", ""]
 
 def ey_file(path, n_frames: int = 20, n_tables: int = 8) -> Path:
     "Yemini lab (DANDI 000472): raw and dNMF series, per-frame tables without labels, NeuronIDs, chemical_stimuli."
-    x = extension_types()
-    nwb = _file("20191030-worm3", x)
-    vol, dev = _volume(nwb, x)
-    nwb.add_acquisition(_raw_volumes(x, dev, vol, n_frames))
+    x, nwb, vol, dev = _with_volumes("20191030-worm3", n_frames)
     n = len(EY_LABELS)
     tables = _tables(vol, n_tables, n)
     dnmf = _tables(vol, n_tables, n, prefix="Seg_tpoint_")
@@ -192,10 +198,7 @@ KIMURA_ROWS = [3, 0, 7, 1, 6, 2, 5, 4]  # the series' columns are these table ro
 
 def kimura_file(path, n_frames: int = 18, neuropal_rois: int = 5) -> Path:
     "Kimura lab (DANDI 000692): a mask-volume segmentation, NeuronIDs linked to it, one unlabelled ROI table."
-    x = extension_types()
-    nwb = _file("20230918-9-54-0", x)
-    vol, dev = _volume(nwb, x)
-    nwb.add_acquisition(_raw_volumes(x, dev, vol, n_frames))
+    x, nwb, vol, dev = _with_volumes("20230918-9-54-0", n_frames)
     n = len(KIMURA_LABELS)
     mod = nwb.create_processing_module(name="CalciumActivity", description="calcium and RFP")
     masks = mod.add(_raw_volumes(x, dev, vol, n_frames, name="CalciumSeriesSegmentation"))

@@ -355,15 +355,14 @@ def _pareto_tail(dev, x, fraction):
     sf = np.where(a0 > 0, np.nan_to_num(sf), (x <= t).astype(float))  # a flat tail: nothing lies beyond it
     return n / N * sf
 
-# %% ../nbs/11_interp.ipynb #25faeb16
+# %% ../nbs/11_interp.ipynb #daf7a348
 def _specificity(resp, labels, animal, stimuli, n_perm, rng, tail=True):
-    "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, p, p_perm, null mean), (S, U)."
+    "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, p, p_perm, null mean, exceedances), (S, U)."
     onehot = (labels[:, None] == np.asarray(stimuli)[None, :]).astype(float)  # (P, S)
     d_obs = _group_vs_rest_d(onehot[None], resp)[0]
-    perms = _shuffles(animal, n_perm, rng)
-    p, p_perm, mu, _ = tail_pvalue(_group_vs_rest_d(onehot[perms], resp), d_obs, possible=_labelings(labels, animal),
-                                   tail=tail)
-    return d_obs, p, p_perm, mu
+    null = _group_vs_rest_d(onehot[_shuffles(animal, n_perm, rng)], resp)
+    p, p_perm, mu, _ = tail_pvalue(null, d_obs, possible=_labelings(labels, animal), tail=tail)
+    return d_obs, p, p_perm, mu, _exceedances(null, d_obs, mu)
 
 
 def _labelings(labels, groups) -> int:
@@ -946,7 +945,7 @@ def _empty_selectivity():
     kind = lambda c: bool if c in ("significant", "selective") else object if c in ("unit_name", "stimulus", "window", "reason") else float
     return pd.DataFrame({c: pd.Series(dtype=kind(c)) for c in cols})
 
-# %% ../nbs/11_interp.ipynb #7c00de8f
+# %% ../nbs/11_interp.ipynb #553bf755
 def _specificity_tests(animals, wt, tests, n_perm, rng, tail=True):
     "Specificity d, p and permutation p for every test: 3 arrays (tests, units), and what refining them needs."
     U = animals[0].C.shape[1]
@@ -958,10 +957,11 @@ def _specificity_tests(animals, wt, tests, n_perm, rng, tail=True):
         stimuli = list(dict.fromkeys(labels[rows]))
         if len(stimuli) < 2:
             continue
-        d_w, p_w, pp_w, mu_w = _specificity(resp[rows], labels[rows], animal[rows], stimuli, n_perm, rng, tail)
+        d_w, p_w, pp_w, mu_w, hits_w = _specificity(resp[rows], labels[rows], animal[rows], stimuli, n_perm, rng, tail)
         ks = [int(np.flatnonzero((tests.stimulus == s) & (tests.window == w))[0]) for s in stimuli]
         d[ks], p[ks], p_perm[ks] = d_w, p_w, pp_w
-        context.append(dict(resp=resp[rows], labels=labels[rows], groups=animal[rows], stimuli=stimuli, tests=ks, mu=mu_w))
+        context.append(dict(resp=resp[rows], labels=labels[rows], groups=animal[rows], stimuli=stimuli, tests=ks, mu=mu_w,
+                            hits=hits_w))
     return d, p, p_perm, context
 
 
@@ -1035,13 +1035,11 @@ def _more_shift_draws(animals, n_win, n_base, k, u, table, exceed, drawn, limit,
         hits[cells], n[cells] = _draw_until_resolved(draw, d_obs[cells], mu[cells], hits[cells], drawn, limit, batch)
     return hits, n
 
-# %% ../nbs/11_interp.ipynb #b753fc13
+# %% ../nbs/11_interp.ipynb #be60f504
 def _refine_specificity(table, c, could, cfg, rng, batch=500):
     "More label shuffles for one window's specificity tests that could be significant; updates `table`."
     limit = min(cfg.refine * cfg.n_null, _labelings(c["labels"], c["groups"]))
-    ks = np.array(c["tests"])
-    p_perm = table["p_specific_perm"][ks]
-    hits = np.rint(np.nan_to_num(p_perm, nan=1.0) * (1 + cfg.n_null) - 1).astype(np.int64)  # exceedances so far
+    ks, hits = np.array(c["tests"]), c["hits"]  # exceedances in the first n_null shuffles
     s_idx, u_idx = np.nonzero(could[ks] & (hits < MIN_EXCEED))
     if not len(s_idx) or cfg.n_null >= limit:
         return
