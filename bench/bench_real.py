@@ -12,7 +12,8 @@ Then placebo calibration: one placebo event per labelled animal, 20 draws, throu
 neurons and for an SAE trained on four of the animals; how many draws earn a significant call, and how often a
 placebo test's p falls below 0.001, 0.01 and 0.05 (calibrated p-values: 0.1%, 1%, 5%).
 
-    python bench/bench_real.py
+    python bench/bench_real.py                 # everything (several minutes)
+    python bench/bench_real.py --part loao     # only the leave-one-animal-out baselines
 """
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 import wormsae as ws
 from wormsae.dictionary import PCA, NeuronBasis
-from wormsae.metrics import evaluate
+from wormsae.metrics import evaluate, held_out_baselines
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flavell2023"
 
@@ -33,7 +34,7 @@ def main():
     col = ws.load_many(files)
     named = [n for n in col.neurons if not n.startswith("unlabeled_")]
     col = ws.Collection(col.recordings, neurons=named)  # align on NeuroPAL names; unlabelled ROIs are animal-specific
-    rows = []
+    rows, baselines = [], []
     for key in col.keys:
         train, test = col.split(test=[key])
         res = ws.train_sae(train, val=test, train_cfg=ws.TrainConfig(progress=False))
@@ -42,11 +43,39 @@ def main():
         rows.append({"held_out": key, "sae_fvu": res.metrics["val_fvu"], "l0": res.metrics["l0"],
                      "pca_components": k, "pca_fvu": pca["fvu"], "sae_train_fvu": res.metrics["train_fvu"],
                      "dead_fraction": res.metrics["dead_fraction"]})
+        base = held_out_baselines(res.sae, train, test, pca=PCA(k).fit(train, norm=res.sae.norm))
+        baselines.append(base.assign(held_out=key))
+        rows[-1].update(stable_units=res.metrics.get("n_stable"), units=res.sae.n_units,
+                        reversal_class_weight=_reversal_class_weight(res.sae, base))
     table = pd.DataFrame(rows)
-    print(f"{len(named)} named neurons in the union of {len(col)} animals")
+    print(f"{len(named)} named neurons in the union of {len(col)} animals; "
+          f"default SAE: {res.sae!r}, {res.train_config.n_seeds} seeds")
     print(table.round(3).to_string(index=False))
     print(f"\nmean held-out FVU: SAE {table.sae_fvu.mean():.3f}, PCA {table.pca_fvu.mean():.3f} "
           f"(SAE better in {(table.sae_fvu < table.pca_fvu).sum()}/{len(table)} animals)")
+    b = pd.concat(baselines)
+    means = b[b.test != "reconstruction"].groupby(["test", "channel", "model"]).value.mean().unstack("model")
+    print("\nbehaviour on the held-out animal, mean over the 5 leave-one-out folds (r within animal):")
+    print(means.round(3).to_string())
+    share = np.mean([n.startswith(REVERSAL_CLASS) for n in col.neurons])
+    print(f"\nbest reversal unit: share of its positive decoder weight on AVA/AVE/AIB/RIM "
+          f"{table.reversal_class_weight.mean():.2f} (their share of the {len(col.neurons)} neurons: {share:.2f})")
+
+
+REVERSAL_CLASS = ("AVA", "AVE", "AIB", "RIM")
+
+
+def _reversal_class_weight(sae, baselines) -> float:
+    "Of the best reversal unit's positive decoder weight, the share on the reversal-class neurons."
+    row = baselines[(baselines.test == "best single") & (baselines.channel == "reversal") & (baselines.model == "best unit")]
+    if not len(row):
+        return float("nan")
+    u = int(row.detail.iloc[0].split("(")[0].split()[-1])
+    w = sae.decoder_weights()[u]
+    if row.detail.iloc[0].split("training r ")[1].startswith("-"):
+        w = -w  # the unit was chosen for tracking reversals negatively: what it writes when reversals stop
+    pos = np.clip(w, 0, None)
+    return float(pos[[n.startswith(REVERSAL_CLASS) for n in sae.neurons]].sum() / max(pos.sum(), 1e-12))
 
 
 def food_patch(top=8):
@@ -98,6 +127,11 @@ def placebo(draws=20, seeds=(0, 1, 2)):
 
 
 if __name__ == "__main__":
-    main()
-    food_patch()
-    placebo()
+    import argparse
+    parts = {"loao": main, "food": food_patch, "placebo": placebo}
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=[*parts, "all"], default="all")
+    part = ap.parse_args().part
+    for name, run in parts.items():
+        if part in (name, "all"):
+            run()

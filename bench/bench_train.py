@@ -7,6 +7,8 @@ functions on the same two held-out animals. Timings are wall-clock on this machi
 
     python bench/bench_train.py            # full comparison (the reference takes about a minute)
     python bench/bench_train.py --epochs 10  # a shorter reference, for a quick look
+    python bench/bench_train.py --ensemble   # the seed ensemble against one seed, sequential seeds, the old default
+    python bench/bench_train.py --stability  # planted features learned again by another seed (virtual worms 1-3)
 """
 import argparse
 import json
@@ -100,7 +102,7 @@ def main(epochs):
     tc, cfg = res.train_config, res.sae.cfg
     # five matrix products per step (encoder and decoder forward; decoder input and weight gradients; encoder
     # weight gradient), 2*B*N*U flops each
-    flops = tc.n_steps(len(Ztr)) * 10 * tc.batch_size * cfg.d_in * cfg.d_sae
+    flops = tc.n_steps(len(Ztr)) * 10 * tc.batch_size * cfg.d_in * cfg.d_sae * tc.n_seeds
     achieved = flops / res.seconds / 1e9
     ceiling = matmul_gflops(tc.batch_size, cfg.d_in, cfg.d_sae)
     out = {
@@ -127,7 +129,78 @@ def main(epochs):
           f"{out['peak_memory_mb_default_training']:.0f} MB")
 
 
+def _timed(train, val, cfg, tc, repeats):
+    "Median wall time of the whole train_sae call, and the last result."
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = ws.train_sae(train, cfg, tc, val=val)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), res
+
+
+def ensemble_cost(repeats=3):
+    "Default training (3 seeds in one stack) against one seed, three seeds one after another, and the previous default."
+    col = ws.example()
+    train, val = col.split(n_test=2, seed=0)
+    tc = ws.TrainConfig(progress=False)
+    ws.train_sae(train, val=val, train_cfg=ws.TrainConfig(progress=False, steps=10))  # warm-up
+    old_s, old = _timed(train, val, ws.SAEConfig(len(col.neurons), expansion=2.0, k=16),
+                        ws.TrainConfig(progress=False, n_seeds=1, steps=200, lr=1.2e-2), repeats)
+    new_s, new = _timed(train, val, None, tc, repeats)
+    one_s, one = _timed(train, val, None, ws.TrainConfig(progress=False, n_seeds=1), repeats)
+    seq_s = 0.0
+    for seed in new.sae.ensemble["seeds"]:
+        s_, _ = _timed(train, val, None, ws.TrainConfig(progress=False, n_seeds=1, seed=seed), 1)
+        seq_s += s_
+    print(f"previous default (378 units, k=16, 200 steps, 1 seed): {old_s:.1f} s, held-out FVU {old.metrics['val_fvu']:.3f}")
+    print(f"default ({new.sae!r}, {tc.steps} steps, {tc.n_seeds} seeds in one stack): {new_s:.1f} s "
+          f"({new_s / old_s:.2f}x the previous default), held-out FVU {new.metrics['val_fvu']:.3f}, "
+          f"{new.metrics['n_stable']} of {new.sae.n_units} units stable")
+    print(f"one seed of the default: {one_s:.1f} s (the stack of {tc.n_seeds} costs {new_s / one_s:.2f}x one seed)")
+    print(f"{tc.n_seeds} seeds one after another: {seq_s:.1f} s (the stack takes {new_s / seq_s:.2f}x of that)")
+
+
+def _corr(A, D):
+    A = (A - A.mean(0)) / (A.std(0) + 1e-9)
+    D = (D - D.mean(0)) / (D.std(0) + 1e-9)
+    return D.T @ A / len(A)
+
+
+def stability(worms=(1, 2, 3), seeds=(0, 1)):
+    """For each planted feature of virtual worms other than the default's: do two default trainings from different
+    seeds each have a unit correlating >= 0.8 with the planted driver on the held-out animals, with decoders at
+    cosine >= 0.9 and both reported stable (stability >= 0.6)?"""
+    from wormsae.dictionary import unit_activations
+    for w in worms:
+        col, truth = ws.virtual_worm(n_animals=8, seed=w)
+        train, val = col.split(n_test=2, seed=0)
+        D = np.concatenate([truth.drivers[k].to_numpy() for k in val.keys])
+        fits = []
+        for s in seeds:
+            res = ws.train_sae(train, val=val, train_cfg=ws.TrainConfig(seed=s, progress=False))
+            C = _corr(unit_activations(res.sae, val)[0], D)
+            W = res.sae.decoder_weights()
+            fits.append((res, C.max(1), C.argmax(1), W / np.linalg.norm(W, axis=1, keepdims=True)))
+        (r0, c0, b0, W0), (r1, c1, b1, W1) = fits
+        found = (c0 >= 0.8) & (c1 >= 0.8)
+        agree = found & ((W0[b0] * W1[b1]).sum(1) >= 0.9)
+        stable = agree & (r0.stability[b0] >= 0.6) & (r1.stability[b1] >= 0.6)
+        print(f"worm {w}: {len(D.T)} planted features; found by both seeds {found.mean():.0%}, decoders agree "
+              f"{agree.mean():.0%}, and both reported stable {stable.mean():.0%}; stable units "
+              f"{r0.metrics['n_stable']}/{r0.sae.n_units} and {r1.metrics['n_stable']}/{r1.sae.n_units}; held-out FVU "
+              f"{r0.metrics['val_fvu']:.3f}, {r1.metrics['val_fvu']:.3f}", flush=True)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=100)
-    main(p.parse_args().epochs)
+    p.add_argument("--ensemble", action="store_true", help="only the cost of the seed ensemble")
+    p.add_argument("--stability", action="store_true", help="only seed stability of the planted features (worms 1-3)")
+    a = p.parse_args()
+    if a.ensemble:
+        ensemble_cost()
+    elif a.stability:
+        stability()
+    else:
+        main(a.epochs)

@@ -21,7 +21,7 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     out = run_demo(tmp_path / "demo", n_null=100, steps=60)
     printed = capsys.readouterr().out
     assert out == tmp_path / "demo"
-    assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json",
+    assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json", "baselines.csv",
                                                "training_history.csv", "interpretation_comparison.csv"}
     calibration = pd.read_csv(out / "interpretation" / "placebo_calibration.csv")
     assert len(calibration) == 10 and (calibration.events >= 1).all()  # the demo's default: 10 placebo draws
@@ -29,9 +29,14 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     assert set(comparison.model) == {"SAE", "neurons", "PCA"} and set(comparison.stimulus) == set(ws.example().stimuli)
     sae = ws.SAE.load(out / "model")
     col = ws.example()
-    assert sae.neurons == col.neurons and sae.n_units == 2 * len(col.neurons)
+    assert sae.neurons == col.neurons and sae.n_units == ws.SAEConfig(len(col.neurons)).d_sae
+    assert sae.stability is not None and len(sae.ensemble["seeds"]) == ws.TrainConfig.n_seeds
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"fvu", "l0", "dead_fraction", "val_fvu", "pca_fvu", "mcc"} <= set(metrics)
+    assert {"fvu", "l0", "dead_fraction", "val_fvu", "pca_fvu", "mcc", "n_stable", "ensemble"} <= set(metrics)
+    baselines = pd.read_csv(out / "baselines.csv")
+    rec = baselines[baselines.test == "reconstruction"].set_index("model").value  # the CSVs carry no behaviour
+    assert rec["SAE"] < rec[rec.index.str.startswith("PCA")].iloc[0], rec  # sparse planted structure: PCA at equal L0 loses
+    assert "seed stability:" in printed and "baselines on the held-out animals" in printed
     assert pd.read_csv(out / "training_history.csv").step.iloc[-1] == 59  # the last of 60 steps is logged
     sel = pd.read_csv(out / "interpretation" / "selectivity.csv")
     assert len(sel) == sae.n_units * len(col.stimuli) * 2
@@ -119,6 +124,6 @@ def test_train_help_states_the_library_defaults():
     from wormsae.cli import build_parser
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     helps = {a.dest: a.help for a in sub.choices["train"]._actions}
-    for dest, value in (("k", ws.SAEConfig.k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
-                        ("lr", ws.TrainConfig.lr)):
+    for dest, value in (("k", ws.SAEConfig(1000).k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
+                        ("lr", ws.TrainConfig.lr), ("seeds", ws.TrainConfig.n_seeds), ("expansion", ws.SAEConfig.expansion)):
         assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])

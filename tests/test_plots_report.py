@@ -57,6 +57,21 @@ def test_planted_answer(interp):
     assert set(zip(sig.unit_name, sig.stimulus)) == {("R", "A")}
 
 
+def test_an_unstable_unit_keeps_its_test_but_is_not_a_finding(planted, tmp_path):
+    "Neurons with a made-up seed stability: R, the one that answers A, is marked unstable (1 of 2 other seeds)."
+    basis = NeuronBasis.fit(planted, per_recording=True)
+    basis.stability = np.where(np.array(basis.neurons) == "R", 0.5, 1.0)
+    basis.ensemble = {"seeds": [0, 1, 2]}
+    it = interpret(basis, planted, n_null=200)
+    assert set(it.significant().unit_name) == {"R"} and it.findings().empty
+    assert it.units.set_index("unit_name").stable.to_dict() == {n: n != "R" for n in basis.neurons}
+    assert "A: no stable unit (+1 unstable unit, not counted)" in " ".join(it.summary().split())
+    assert "Unstable: only 1 of the 2 other seeds learned it" in it.units.set_index("unit_name").explanation["R"]
+    assert "1 of them unstable across seeds" in repr(it)
+    table = compare_selectivity({"n": it})
+    assert table.set_index("stimulus").loc["A", ["n_significant", "n_unstable"]].tolist() == [0, 1]
+
+
 def test_psth_draws_one_line_per_stimulus_and_highlights_significant(interp):
     ax = plots.plot_psth(interp, "R").axes[0]
     lines = [l for l in ax.lines if not l.get_label().startswith("_")]

@@ -72,7 +72,7 @@ def test_checkpoint_mismatches_are_explained(tmp_path):
     cfg["sae"]["d_in"] = N + 1
     cfg["sae"]["neurons"] = cfg["sae"]["neurons"] + ["extra"]
     (bad / "cfg.json").write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match=r"tensor 'W_enc' has shape \(12, 24\), but cfg.json"):
+    with pytest.raises(CheckpointError, match=r"tensor 'W_enc' has shape \(12, 6\), but cfg.json"):
         ws.SAE.load(bad)
     (bad / "cfg.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):

@@ -23,7 +23,7 @@ def planted(seed=0, F=16, N=24, T=4500, active=3, noise=0.02, missing=0.05):
     return col, D
 
 
-FAST = dict(steps=400, batch_size=256, lr=1e-2, n_val=1, per_recording=False)
+FAST = dict(steps=400, batch_size=256, lr=1e-2, n_val=1, per_recording=False, n_seeds=1)  # one seed where stability is not the point
 
 
 def test_tiny_run_reduces_held_out_fvu_far_below_one():
@@ -56,6 +56,8 @@ def test_same_seed_same_bits_different_seed_different_model():
     cfg = ws.SAEConfig(24, d_sae=32, k=3)
     a, b = (ws.train_sae(col, cfg, ws.TrainConfig(steps=60, batch_size=64, n_val=1)).sae for _ in range(2))
     c = ws.train_sae(col, cfg, ws.TrainConfig(steps=60, batch_size=64, n_val=1, seed=1)).sae
+    assert all(torch.equal(getattr(a, p), getattr(b, p)) for p in ("W_enc", "W_dec", "b_enc", "b_dec"))
+    assert np.array_equal(a.stability, b.stability) and a.ensemble == b.ensemble
     assert all(torch.equal(getattr(a, p), getattr(b, p)) for p in ("W_enc", "W_dec", "b_enc", "b_dec"))
     assert not torch.equal(a.W_dec, c.W_dec)
 
@@ -97,3 +99,53 @@ def test_default_training_on_the_virtual_worm_meets_the_targets(example_run):
     assert m["mcc"] >= 0.8, m["mcc"]
     assert res.metrics["dead_fraction"] <= 0.05
     assert m["fvu"] < pca["fvu"], (m["fvu"], pca["fvu"])
+
+
+def test_each_ensemble_member_is_what_training_its_seed_alone_gives():
+    "Members train together in one stack, but each follows exactly the path a single training with its seed would."
+    train, val = planted(T=1200)[0].split(n_test=1, seed=0)  # the same animals for every run (the split follows the seed)
+    cfg = ws.SAEConfig(24, d_sae=32, k=3)
+    together = ws.train_sae(train, cfg, ws.TrainConfig(steps=40, batch_size=128, n_seeds=3), val=val)
+    seeds = together.sae.ensemble["seeds"]
+    assert seeds[0] == 0 and len(set(seeds)) == 3
+    for seed, member in zip(seeds, together.members):
+        alone = ws.train_sae(train, cfg, ws.TrainConfig(steps=40, batch_size=128, n_seeds=1, seed=seed), val=val).sae
+        np.testing.assert_allclose(member.decoder_weights(), alone.decoder_weights(), atol=2e-4)
+        np.testing.assert_allclose(member.encoder_weights(), alone.encoder_weights(), atol=2e-4)
+
+
+def test_stability_finds_the_planted_dictionary_and_not_the_spare_units():
+    "16 planted directions and 24 units: the units that match a planted direction come back in every seed; spares do not."
+    col, D = planted()
+    res = ws.train_sae(col, ws.SAEConfig(24, d_sae=24, k=3), ws.TrainConfig(**{**FAST, "n_seeds": 3}))
+    stab = res.stability
+    assert stab.shape == (24,) and ((stab >= 0) & (stab <= 1)).all()
+    W = res.sae.decoder_weights()
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    P = D / res.sae.norm.std
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    planted_unit = (W @ P.T).max(1) >= 0.95  # the unit writes one of the planted directions
+    assert planted_unit.sum() >= 14, planted_unit.sum()
+    assert stab[planted_unit].mean() >= 0.9, stab[planted_unit]
+    assert stab[~planted_unit].mean() <= 0.5, stab[~planted_unit]
+    e = res.sae.ensemble
+    assert e["member"] == int(np.argmax(e["member_mean_stability"]))  # the most stable member is returned
+    assert res.metrics["n_stable"] == int((stab >= 0.6).sum()) and res.metrics["n_seeds"] == 3
+
+
+def test_stability_travels_with_the_checkpoint_and_into_the_interpretation(tmp_path):
+    col, _ = planted(T=1200)
+    res = ws.train_sae(col, ws.SAEConfig(24, d_sae=24, k=3), ws.TrainConfig(steps=40, batch_size=128, n_val=1, n_seeds=2))
+    back = ws.SAE.load(res.sae.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.stability, res.stability)
+    assert back.ensemble["choice"] == res.sae.ensemble["choice"]
+    one = ws.train_sae(col, ws.SAEConfig(24, d_sae=24, k=3), ws.TrainConfig(steps=5, n_val=1, n_seeds=1))
+    assert one.stability is None and one.sae.ensemble is None and "n_stable" not in one.metrics
+
+
+def test_sae_cfg_must_be_a_config_none_or_auto():
+    col, _ = planted(T=600)
+    with pytest.raises(ValueError, match="sae_cfg must be an SAEConfig, None or 'auto'"):
+        ws.train_sae(col, "big", ws.TrainConfig(steps=5, n_val=1))
+    with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
+        ws.TrainConfig(n_seeds=0)

@@ -40,7 +40,7 @@ def _load_data(args):
         options["presentation_s"] = args.presentation_s
     return load_many(args.data, **options)
 
-# %% ../nbs/15_cli.ipynb #a4c4fc7c
+# %% ../nbs/15_cli.ipynb #22033549
 def _default_out(prefix: str) -> Path:
     return Path.cwd() / f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
 
@@ -50,7 +50,7 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
     "The main job on the built-in data: train, interpret, compare, report. Returns the output folder."
     import wormsae as ws
     from wormsae.dictionary import PCA
-    from wormsae.metrics import evaluate
+    from wormsae.metrics import baseline_verdict, evaluate, held_out_baselines
     out = Path(out) if out else _default_out("wormsae-demo")
     t0 = time.perf_counter()
     col, truth = ws.example(), ws.example_ground_truth()
@@ -58,11 +58,13 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
         f"{len(col.stimuli)} stimuli x 3 repeats  ({time.perf_counter() - t0:.1f} s)")
     tc = ws.TrainConfig(seed=seed, **({"steps": steps} if steps else {}))
     res = ws.train_sae(col, train_cfg=tc)
-    held = ws.Collection([col[k] for k in res.val_keys])
-    pca = PCA(max(1, round(res.metrics["l0"]))).fit(ws.Collection([col[k] for k in res.train_keys]), norm=res.sae.norm)
+    held, train = ws.Collection([col[k] for k in res.val_keys]), ws.Collection([col[k] for k in res.train_keys])
+    pca = PCA(max(1, round(res.metrics["l0"]))).fit(train, norm=res.sae.norm)
     pca_fvu = evaluate(pca, held)["fvu"]
     mcc = evaluate(res.sae, held, truth)["mcc"]
     say(_training_lines(res, pca, pca_fvu, mcc))
+    baselines = held_out_baselines(res.sae, train, held, pca=pca)
+    say("\nbaselines on the held-out animals:\n  " + "\n  ".join(baseline_verdict(baselines)))
     interp = ws.interpret(res.sae, col, n_null=n_null, seed=seed)
     if calibrate:
         interp.calibrate(n_draws=calibrate, seed=seed)
@@ -73,18 +75,35 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
                                                        for name, model in others.items()}})
     say(_comparison_lines(comparison))
     _write_outputs(out, res, interp, {"pca_fvu": pca_fvu, "pca_components": pca.n_components, "mcc": mcc},
-                   comparison)
+                   comparison, baselines)
     say(f"\nwrote {out}  (report: {out / 'report.html'}; total {time.perf_counter() - t0:.0f} s)")
     return out
 
-# %% ../nbs/15_cli.ipynb #c1ec2048
+# %% ../nbs/15_cli.ipynb #6d2e39c6
 def _training_lines(res, pca, pca_fvu, mcc) -> str:
     m = res.metrics
     return "\n".join([
         f"model: {res.sae!r}, trained on {len(res.train_keys)} animals in {res.seconds:.1f} s",
         f"held-out animals {', '.join(res.val_keys)}: FVU {m['val_fvu']:.3f} at L0 {m['l0']:.1f} "
         f"(PCA with {pca.n_components} components: FVU {pca_fvu:.3f}); dead units {100 * m['dead_fraction']:.1f}%",
-        f"planted features recovered: MCC {mcc:.2f} (1 = every planted pattern has a unit writing it)"])
+        f"planted features recovered: MCC {mcc:.2f} (1 = every planted pattern has a unit writing it)",
+        _provenance_lines(res)])
+
+
+def _provenance_lines(res) -> str:
+    "Which seed's model was kept and why, how stable its units are, and how its size was chosen."
+    e = res.sae.ensemble or {}
+    lines = []
+    if res.sae.stability is not None:
+        m = res.metrics
+        lines.append(f"seed stability: {m['n_stable']} of {res.sae.n_units} units learned again (decoder cosine >= "
+                     f"{e['stability_cosine']}) by at least {e['stable_at']:.0%} of the other {m['n_seeds'] - 1} seeds; "
+                     f"kept {e['choice']}")
+    else:
+        lines.append("seed stability: not measured (one seed); train with --seeds 3 or more to see which units come back")
+    size = e.get("size")
+    lines.append(f"size: {size['reason']}" if size else f"size: {res.sae.n_units} units, as configured (not chosen from the data)")
+    return "\n".join(lines)
 
 
 def _findings(interp, truth) -> str:
@@ -111,14 +130,17 @@ def _comparison_lines(table) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(out: Path, res, interp, extra: dict, comparison=None):
+def _write_outputs(out: Path, res, interp, extra: dict, comparison=None, baselines=None):
     "Model, tables, metrics and report into `out`."
     _write_training(out, res, extra)
     interp.save(out / "interpretation")
     if comparison is not None:
         with atomic_write(out / "interpretation_comparison.csv") as f:
             comparison.to_csv(f, index=False)
-    interp.report(out / "report.html", train_result=res, comparison=comparison)
+    if baselines is not None:
+        with atomic_write(out / "baselines.csv") as f:
+            baselines.to_csv(f, index=False)
+    interp.report(out / "report.html", train_result=res, comparison=comparison, baselines=baselines)
 
 
 def _write_training(out: Path, res, extra: dict | None = None):
@@ -127,24 +149,31 @@ def _write_training(out: Path, res, extra: dict | None = None):
     with atomic_write(out / "training_history.csv") as f:
         res.history.to_csv(f, index=False)
     metrics = {k: v for k, v in res.metrics.items() if not isinstance(v, dict)}
+    provenance = {"ensemble": res.sae.ensemble} if res.sae.ensemble else {}
     with atomic_write(out / "metrics.json") as f:
-        f.write(json.dumps({**metrics, **(extra or {})}, indent=1, default=float))
+        f.write(json.dumps({**metrics, **(extra or {}), **provenance}, indent=1, default=float))
 
-# %% ../nbs/15_cli.ipynb #7ea8ea42
+# %% ../nbs/15_cli.ipynb #4159909b
 def run_train(args, say=print) -> Path:
     "Train an SAE on the user's recordings; writes the model, metrics and history."
     import wormsae as ws
     col = _load_data(args)
     say(f"loaded {len(col)} recordings, {len(col.neurons)} neurons, {col.n_frames} frames")
     given = lambda **kw: {k: v for k, v in kw.items() if v is not None}  # unset options keep the library defaults
-    cfg = ws.SAEConfig(d_in=len(col.neurons), activation=args.activation, expansion=args.expansion,
-                       **given(k=args.k, l1=args.l1))
-    tc = ws.TrainConfig(seed=args.seed, device=args.device, n_val=args.n_val if len(col) > args.n_val else 0,
-                        **given(steps=args.steps, lr=args.lr))
+    n_val = args.n_val if len(col) > args.n_val else 0
+    choose = (args.size == "auto" and args.expansion is None and args.k is None and args.activation == "topk"
+              and len(col) - n_val >= 2)
+    cfg = "auto" if choose else ws.SAEConfig(d_in=len(col.neurons), activation=args.activation,
+                                             **given(expansion=args.expansion, k=args.k, l1=args.l1))
+    if choose:
+        say("choosing the width and k by cross-validation over the training animals (--size default skips this)")
+    tc = ws.TrainConfig(seed=args.seed, device=args.device, n_val=n_val,
+                        **given(steps=args.steps, lr=args.lr, n_seeds=args.seeds))
     res = ws.train_sae(col, cfg, tc)
     out = Path(args.out)
     _write_training(out, res)
     say(repr(res))
+    say(_provenance_lines(res))
     say(f"wrote {out / 'model'} (cfg.json + sae.safetensors), metrics.json, training_history.csv")
     return out
 
@@ -183,7 +212,7 @@ def run_check(say=print) -> bool:
     from wormsae.workshop import laptop_check
     return laptop_check(say=say)
 
-# %% ../nbs/15_cli.ipynb #af49cc9a
+# %% ../nbs/15_cli.ipynb #db424dee
 _EXAMPLES = """examples:
   wormsae demo                                   everything on the built-in virtual worm
   wormsae info recordings/                       what the loader makes of your files
@@ -216,11 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output folder (the model goes to OUT/model)")
     t.add_argument("--activation", default="topk", choices=["topk", "batchtopk", "relu", "jumprelu"],
                    help="how units are made sparse (default topk: exactly k active units per frame)")
-    t.add_argument("--k", type=int, default=None, help="active units per frame (topk, batchtopk; default 16)")
+    t.add_argument("--k", type=int, default=None, help="active units per frame (topk, batchtopk); without it and --expansion chosen from the data, see "
+                                                          "--size (with --size default: the library's default 8)")
     t.add_argument("--l1", type=float, default=None, help="L1 weight (relu; default 0.05)")
-    t.add_argument("--expansion", type=float, default=2.0, help="units per neuron (the original used 2)")
-    t.add_argument("--steps", type=int, default=None, help="optimizer steps (default 200)")
-    t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.012)")
+    t.add_argument("--expansion", type=float, default=None, help="units per neuron (the original used 2); without it and --k chosen from the data, see --size "
+                        "(with --size default: the library's default 0.5)")
+    t.add_argument("--size", default="auto", choices=["auto", "default"],
+                   help="without --expansion and --k: 'auto' chooses them by cross-validation over the training animals "
+                        "(held-out reconstruction and units a second seed learns too; slower), 'default' uses the "
+                        "library's defaults")
+    t.add_argument("--seeds", type=int, default=None,
+                   help="models trained together from different seeds, to measure which units come back (1: none; default 3)")
+    t.add_argument("--steps", type=int, default=None, help="optimizer steps (default 400)")
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.024)")
     t.add_argument("--n-val", type=int, default=2, help="animals held out for validation")
     t.add_argument("--seed", type=int, default=0, help="the same seed gives the same model (on the CPU)")
     t.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, mps")

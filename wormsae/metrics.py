@@ -14,7 +14,9 @@ from scipy.optimize import linear_sum_assignment
 from .dictionary import as_collection, prepare_inputs
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'fvu', 'r2_per_neuron', 'l0', 'dead_fraction', 'match_features', 'evaluate', 'planted_mcc', 'raw_scale']
+__all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 'l0', 'dead_fraction', 'match_features',
+           'best_cosines', 'seed_stability', 'evaluate', 'planted_mcc', 'raw_scale', 'held_out_baselines',
+           'within_animal_r', 'baseline_verdict']
 
 # %% ../nbs/09_metrics.ipynb #e9b79054
 def fvu(Z, Z_hat, M) -> float:
@@ -63,6 +65,32 @@ def _standardise_rows(W):
     sd = W.std(1, keepdims=True)
     return W / np.where(sd > 0, sd, 1)
 
+# %% ../nbs/09_metrics.ipynb #ef6684c4
+STABLE_COSINE = 0.9  # decoder cosine at which another seed's unit counts as the same unit
+STABLE_AT = 0.6  # stability from which a unit is called stable (and counted as a finding)
+
+
+def best_cosines(decoders) -> np.ndarray:
+    "For E decoders (U, N): C[e, f, u] = the largest cosine between unit u of member e and any unit of member f."
+    D = [np.asarray(d, np.float64) / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12) for d in decoders]
+    E, U = len(D), len(D[0])
+    C = np.ones((E, E, U))
+    for e in range(E):
+        for f in range(E):
+            if e != f:
+                C[e, f] = (D[e] @ D[f].T).max(1)
+    return C
+
+
+def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
+    "(E, U): for each member's units, the fraction of the other members with a unit at decoder cosine >= `cosine`."
+    if len(decoders) < 2:
+        raise ValueError("seed stability needs at least two members")
+    C = best_cosines(decoders)
+    E = len(decoders)
+    found = (C >= cosine) & ~np.eye(E, dtype=bool)[:, :, None]
+    return found.sum(1) / (E - 1)
+
 # %% ../nbs/09_metrics.ipynb #8008bdbd
 METRIC_KEYS = ("fvu", "l0", "dead_fraction", "mse", "r2_median", "r2_per_neuron", "mcc", "n_frames", "n_units")
 
@@ -103,3 +131,103 @@ def raw_scale(model, data) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)  # a neuron absent from every recording
         sd = np.nanmean(np.array(sds), 0) * model.norm.std
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+
+# %% ../nbs/09_metrics.ipynb #37f6a3f8
+def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
+    "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
+    # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
+    from wormsae.dictionary import PCA, NeuronBasis
+    train, held = as_collection(train), as_collection(held)
+    if pca is None:
+        l0_model = evaluate(model, held)["l0"]
+        pca = PCA(min(len(model.neurons), max(1, round(l0_model)))).fit(train, norm=model.norm)
+    models = {"SAE" if getattr(model, "kind", "") == "sae" else str(getattr(model, "kind", "model")): model,
+              f"PCA ({pca.n_components} components)": pca, "neurons": NeuronBasis(model.norm)}
+    rows = [{"test": "reconstruction", "channel": "", "model": name, "value": evaluate(m, held)["fvu"],
+             "detail": f"held-out FVU at L0 {evaluate(m, held)['l0']:.1f}"} for name, m in list(models.items())[:2]]
+    channels = list(channels) if channels is not None else _shared_channels(train, held)
+    codes = {name: (_codes_by_animal(m, train), _codes_by_animal(m, held)) for name, m in models.items()}
+    for ch in channels:
+        y_tr, y_he = _channel(train, ch), _channel(held, ch)
+        for name, (A_tr, A_he) in codes.items():
+            rows.append({"test": "decoding", "channel": ch, "model": name, "value": _decode_r(A_tr, y_tr, A_he, y_he, ridge),
+                         "detail": "ridge from all codes; mean within-animal r on held-out animals"})
+        for name, m in (("SAE", model), ("neurons", models["neurons"])):
+            key = name if name in codes else list(codes)[0]
+            r_tr, r_he = within_animal_r(codes[key][0], y_tr), within_animal_r(codes[key][1], y_he)
+            u = int(np.nanargmax(np.abs(np.nan_to_num(r_tr, nan=0.0))))
+            sign = np.sign(r_tr[u]) or 1.0
+            rows.append({"test": "best single", "channel": ch, "model": "best unit" if name == "SAE" else "best neuron",
+                         "value": float(sign * r_he[u]), "detail": f"{m.unit_names()[u]} (training r {r_tr[u]:+.2f})"})
+    return pd.DataFrame(rows, columns=["test", "channel", "model", "value", "detail"])
+
+
+def within_animal_r(codes: list, y: list) -> np.ndarray:
+    "Per column: the correlation with y within each animal (finite frames), averaged over animals."
+    rs = []
+    for A, x in zip(codes, y):
+        ok = np.isfinite(x)
+        if ok.sum() < 3 or np.std(x[ok]) == 0:
+            continue
+        A, x = A[ok] - A[ok].mean(0), x[ok] - x[ok].mean()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rs.append((A * x[:, None]).sum(0) / np.sqrt((A ** 2).sum(0) * (x ** 2).sum()))
+    return np.nanmean(rs, 0) if rs else np.full(codes[0].shape[1], np.nan)
+
+
+def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
+    "Ridge regression from codes to behaviour on training frames; mean within-animal r of its prediction on held-out ones."
+    X, y = np.concatenate(A_tr).astype(np.float64), np.concatenate(y_tr)
+    ok = np.isfinite(y)
+    mu, sd = X[ok].mean(0), X[ok].std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    Xs = (X[ok] - mu) / sd
+    w = np.linalg.solve(Xs.T @ Xs + ridge * np.eye(X.shape[1]), Xs.T @ (y[ok] - y[ok].mean()))
+    preds = [((A - mu) / sd) @ w for A in A_he]
+    return float(within_animal_r([p[:, None] for p in preds], y_he)[0])
+
+
+def _codes_by_animal(model, col) -> list:
+    "The model's codes, one (frames, units) array per recording."
+    from wormsae.dictionary import unit_activations
+    A, index = unit_activations(model, col)
+    where = index["recording"].to_numpy()  # position of the recording in `col`
+    return [A[where == i] for i in range(len(col))]
+
+
+def _channel(col, name) -> list:
+    "One behaviour channel per recording (NaN where the recording lacks it)."
+    out = []
+    for rec in col:
+        b = rec.behaviour
+        ok = b is not None and name in b and pd.api.types.is_numeric_dtype(b[name])
+        out.append(b[name].to_numpy(np.float64) if ok else np.full(rec.n_frames, np.nan))
+    return out
+
+
+def _shared_channels(train, held) -> list:
+    "Numeric behaviour channels present in some training and some held-out animal."
+    def names(col):
+        return {c for r in col if r.behaviour is not None for c in r.behaviour.select_dtypes("number").columns}
+    return sorted(names(train) & names(held))
+
+
+def baseline_verdict(table: pd.DataFrame) -> list[str]:
+    "Plain sentences from a `held_out_baselines` table, saying so when the SAE adds nothing over neurons or PCA."
+    t = table.set_index(["test", "channel", "model"]).value
+    lines = []
+    rec = table[table.test == "reconstruction"]
+    if len(rec) == 2:
+        (a, fa), (b, fb) = rec[["model", "value"]].itertuples(index=False)
+        lines.append(f"Reconstruction of held-out animals: {a} FVU {fa:.3f}, {b} {fb:.3f}: "
+                     + (f"{a} is better." if fa < fb else f"{a} is no better than {b}."))
+    for ch in table.channel[table.test == "best single"].unique():
+        unit, neuron = t[("best single", ch, "best unit")], t[("best single", ch, "best neuron")]
+        dec = table[(table.test == "decoding") & (table.channel == ch)].set_index("model").value
+        sae_dec = dec.iloc[0]
+        verdict = ("the SAE adds nothing over single neurons" if unit < 0.8 * neuron and sae_dec <= dec["neurons"]
+                   else "the SAE's best unit tracks it at least 0.8 times as well as the best neuron" if unit >= 0.8 * neuron
+                   else "the SAE's codes decode it at least as well as the neurons, its best unit less well than the best neuron")
+        lines.append(f"{ch}: best unit r {unit:+.2f}, best neuron r {neuron:+.2f}; decoding from all codes r "
+                     + ", ".join(f"{k} {v:+.2f}" for k, v in dec.items()) + f": {verdict}.")
+    return lines

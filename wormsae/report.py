@@ -18,8 +18,8 @@ from .plots import (figure_png, plot_comparison, plot_psth_grid, plot_selectivit
                            plot_unit_card, top_units)
 
 # %% auto #0
-__all__ = ['SECTIONS', 'esc', 'figure_html', 'table_html', 'pre', 'para', 'data_summary', 'metrics_table', 'methods_text',
-           'write_report']
+__all__ = ['SECTIONS', 'esc', 'figure_html', 'table_html', 'pre', 'para', 'data_summary', 'metrics_table', 'provenance_lines',
+           'methods_text', 'write_report']
 
 # %% ../nbs/13_report.ipynb #2d161971
 def esc(text) -> str:
@@ -53,7 +53,7 @@ def para(text, cls: str = "") -> str:
     "An escaped paragraph."
     return f"<p{f' class={cls}' if cls else ''}>{esc(text)}</p>"
 
-# %% ../nbs/13_report.ipynb #d0b1d00f
+# %% ../nbs/13_report.ipynb #d20ea72b
 def data_summary(collection) -> pd.DataFrame:
     "Per stimulus: presentations, animals that saw it, median presentation length (s)."
     rows = []
@@ -97,6 +97,7 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
 def _model_section(interp, train_result, dpi) -> str:
     out = [para(f"Model: {interp.model!r}" if interp.model is not None else "Model: not recorded."),
            para(f"{len(interp.units)} units; analysis kind: {interp.settings.get('model', '?')}.")]
+    out += [para(line) for line in provenance_lines(interp)]
     if train_result is None:
         return "".join(out) + para("No training result was given (pass train_result= to include metrics and curves).", "note")
     m = metrics_table(getattr(train_result, "metrics", {}) or {})
@@ -111,6 +112,53 @@ def _model_section(interp, train_result, dpi) -> str:
     if history is not None and len(history):
         out.append(figure_html(plot_training(history), "training curves", dpi))
     return "".join(out)
+
+# %% ../nbs/13_report.ipynb #45a9cb23
+def provenance_lines(interp) -> list[str]:
+    "Sentences on seed stability, the member kept, and the dictionary size's origin (empty for neurons and PCA)."
+    model = interp.model
+    if getattr(model, "kind", None) != "sae":
+        return []
+    e, u = model.ensemble or {}, interp.units
+    if model.stability is None:
+        lines = ["Seed stability was not measured (one seed was trained): nothing here says whether another random "
+                 "start would learn the same units. Train with n_seeds >= 3 to find out."]
+    else:
+        lines = [f"Seed stability: {int(u.stable.sum())} of {len(u)} units are stable, i.e. learned again (decoder "
+                 f"cosine >= {e.get('stability_cosine', 0.9)}) by at least {e.get('stable_at', 0.6):.0%} of the other "
+                 f"{len(e.get('seeds', [])) - 1} seeds trained with it; median stability {np.median(model.stability):.2f}. "
+                 "Only stable units' tests count as findings; unstable ones are marked and shown after them.",
+                 f"Kept: {e.get('choice', 'not recorded')}."]
+    size = e.get("size")
+    lines.append(f"Size: {size['reason']}." if size else
+                 f"Size: {model.n_units} units, k={model.cfg.k}, as configured (not chosen from these data).")
+    return lines
+
+
+def _baselines_section(interp, baselines) -> str:
+    if baselines is None or not len(baselines):
+        return para("Not computed: pass baselines= (a metrics.held_out_baselines table) or a train_result whose "
+                    "held-out animals are in the interpreted data.", "note")
+    from wormsae.metrics import baseline_verdict
+    return (para("Everything fitted on the training animals and scored on held-out ones: reconstruction against PCA "
+                 "at equal L0, behaviour decoded from all codes (ridge), and the single best unit against the single "
+                 "best neuron (chosen on the training animals; r within each held-out animal, averaged).")
+            + "".join(para(line) for line in baseline_verdict(baselines)) + table_html(baselines))
+
+
+def _baselines_from(interp, train_result, baselines):
+    "The given table, else one computed from the training result's split of the interpreted animals."
+    if baselines is not None or train_result is None or getattr(interp.model, "kind", None) != "sae":
+        return baselines
+    keys = set(interp.collection.keys) if interp.collection is not None else set()
+    held = [k for k in getattr(train_result, "val_keys", []) if k in keys]
+    train = [k for k in getattr(train_result, "train_keys", []) if k in keys]
+    if not held or not train:
+        return None
+    from wormsae.data import Collection
+    from wormsae.metrics import held_out_baselines
+    col = interp.collection
+    return held_out_baselines(interp.model, Collection([col[k] for k in train]), Collection([col[k] for k in held]))
 
 # %% ../nbs/13_report.ipynb #4740127c
 def _window_text(name, spec) -> str:
@@ -199,7 +247,7 @@ _SEED_NOTE = (
     "units x stimuli tested, and does not ask whether a unit responds to this stimulus rather than to any valve "
     "switch. Large d values here are therefore not evidence of selectivity; the sections above are.")
 
-# %% ../nbs/13_report.ipynb #a4b03fc2
+# %% ../nbs/13_report.ipynb #7973df1d
 def _comparison_frame(interp, comparison):
     "A compare_selectivity table from a DataFrame or a dict of interpretations (this one added if missing)."
     if comparison is None or isinstance(comparison, pd.DataFrame):
@@ -234,14 +282,15 @@ def _cards_section(interp, max_cards, dpi) -> str:
     if not len(interp.significant()):
         head = para("No unit passed the tests; the units with the largest effects are shown for inspection only.", "note")
     else:
-        head = para(f"The {len(units)} units with the strongest significant tests (of "
-                    f"{interp.significant().unit.nunique()} units with any).")
+        n_sig, n_found = interp.significant().unit.nunique(), interp.findings().unit.nunique()
+        stable = "" if n_sig == n_found else f"; {n_found} of them stable across seeds, shown first"
+        head = para(f"The {len(units)} units with the strongest significant tests (of {n_sig} units with any{stable}).")
     cards = [f"<div class=card>{figure_html(plot_unit_card(interp, u), f'card of unit {u}', dpi)}{pre(interp.card(u))}</div>"
              for u in units]
     return head + "".join(cards)
 
 
-_TEST_COLUMNS = ["unit_name", "stimulus", "window", "d", "auroc", "on", "off", "p", "null_draws", "q", "d_specific",
+_TEST_COLUMNS = ["unit_name", "stable", "stimulus", "window", "d", "auroc", "on", "off", "p", "null_draws", "q", "d_specific",
                  "q_specific", "q_stimulus", "q_selective", "fdr_level", "selective", "selectivity_index", "animals_agree",
                  "n_animals", "n_events", "loao_min_d"]
 
@@ -282,7 +331,7 @@ def _original_section(interp) -> str:
         return para("Unavailable: the interpretation carries no activations.", "note")
     return para(_SEED_NOTE, "note") + pre(interp.seed_table())
 
-# %% ../nbs/13_report.ipynb #8326c5e7
+# %% ../nbs/13_report.ipynb #f11dc05f
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.7em;overflow-x:auto;font-size:.82em}
@@ -290,7 +339,8 @@ table.tbl{border-collapse:collapse;font-size:.8em;margin:.5em 0}table.tbl td,tab
 border-bottom:1px solid #e3e3e3;text-align:right}table.tbl th{background:#f0f0f0}.note{color:#555;font-style:italic}
 .card{border:1px solid #ddd;padding:.5em;margin:1em 0}nav ol{columns:2}"""
 
-SECTIONS = [("data", "Data"), ("model", "Model and training"), ("methods", "Methods"),
+SECTIONS = [("data", "Data"), ("model", "Model and training"), ("baselines", "Baselines on held-out animals"),
+            ("methods", "Methods"),
             ("summary", "Significant units per stimulus"), ("calibration", "Placebo calibration"),
             ("selectivity", "Selectivity"),
             ("comparison", "SAE units, single neurons and PCA"), ("psth", "Peri-stimulus responses"),
@@ -298,10 +348,11 @@ SECTIONS = [("data", "Data"), ("model", "Model and training"), ("methods", "Meth
             ("tests", "Significant tests")]
 
 
-def _section_bodies(interp, train_result, comparison, max_cards, dpi):
+def _section_bodies(interp, train_result, comparison, max_cards, dpi, baselines=None):
     "(id, body) for every section, each computed only when its turn comes."
     yield "data", lambda: _data_section(interp)
     yield "model", lambda: _model_section(interp, train_result, dpi)
+    yield "baselines", lambda: _baselines_section(interp, _baselines_from(interp, train_result, baselines))
     yield "methods", lambda: para(methods_text(interp))
     yield "summary", lambda: pre(interp.summary())
     yield "calibration", lambda: _calibration_section(interp)
@@ -315,7 +366,7 @@ def _section_bodies(interp, train_result, comparison, max_cards, dpi):
 
 
 def write_report(interp, path, train_result=None, comparison=None, title: str = "wormsae interpretation report",
-                 max_cards: int = 12, dpi: int = 90) -> Path:
+                 max_cards: int = 12, dpi: int = 90, baselines=None) -> Path:
     "Write a self-contained HTML report of an Interpretation (figures embedded, no JavaScript), atomically."
     path = Path(path)
     _comparison_frame(interp, comparison)  # fail early on a bad argument
@@ -324,7 +375,7 @@ def write_report(interp, path, train_result=None, comparison=None, title: str = 
         f.write(f"<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>{esc(title)}</title>\n"
                 f"<style>{_CSS}</style>\n</head>\n<body>\n<h1>{esc(title)}</h1>\n{para(repr(interp))}\n<nav><ol>"
                 + "".join(f'<li><a href="#{k}">{esc(v)}</a></li>' for k, v in SECTIONS) + "</ol></nav>\n")
-        for key, body in _section_bodies(interp, train_result, comparison, max_cards, dpi):
+        for key, body in _section_bodies(interp, train_result, comparison, max_cards, dpi, baselines):
             f.write(f'<section id="{key}">\n<h2>{esc(names[key])}</h2>\n{body()}\n</section>\n')
         f.write("</body>\n</html>\n")
     return path

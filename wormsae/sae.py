@@ -20,9 +20,9 @@ from .files import replace_folder
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'FORMAT_VERSION', 'SAEConfig', 'SAEOutput', 'SAE', 'masked_mse', 'loss_terms', 'normalize_decoder_',
-           'resolve_device', 'CheckpointError', 'save_sae', 'load_sae']
+           'SAEStack', 'resolve_device', 'CheckpointError', 'save_sae', 'load_sae']
 
-# %% ../nbs/08_sae.ipynb #2ea83a76
+# %% ../nbs/08_sae.ipynb #81b552f0
 ACTIVATIONS = ("relu", "topk", "batchtopk", "jumprelu")
 
 
@@ -31,9 +31,9 @@ class SAEConfig:
     "Architecture of a sparse autoencoder; validated on creation."
     d_in: int  # number of input neurons
     d_sae: int | None = None  # number of units; default round(expansion * d_in)
-    expansion: float = 2.0  # units per input neuron when d_sae is not given (the original used 2)
+    expansion: float = 0.5  # units per input neuron when d_sae is not given (the original used 2; see below)
     activation: str = "topk"  # one of ACTIVATIONS
-    k: int = 16  # active units per frame (topk, batchtopk)
+    k: int | None = None  # active units per frame (topk, batchtopk); default min(8, d_sae)
     l1: float = 0.05  # L1 weight on decoder-norm-weighted activations (relu)
     l0: float = 0.01  # L0 weight (jumprelu)
     threshold: float = 0.1  # initial threshold (jumprelu)
@@ -52,6 +52,8 @@ class SAEConfig:
             if not self.expansion > 0:
                 raise ValueError(f"expansion must be positive, got {self.expansion}")
             self.d_sae = max(1, round(self.expansion * self.d_in))
+        if self.k is None:
+            self.k = min(8, self.d_sae)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.activation in ("topk", "batchtopk") and not 0 < self.k <= self.d_sae:
@@ -74,7 +76,7 @@ def _check_prefixes(prefixes, d_sae):
         raise ValueError(f"matryoshka prefix sizes must lie in 1..{d_sae}, got {prefixes}")
     return tuple(p)
 
-# %% ../nbs/08_sae.ipynb #23952814
+# %% ../nbs/08_sae.ipynb #79792038
 def _rectangle(x): return ((x > -0.5) & (x < 0.5)).to(x.dtype)
 
 
@@ -91,7 +93,7 @@ class _JumpReLU(torch.autograd.Function):
     def backward(ctx, g):
         z, theta = ctx.saved_tensors
         d_theta = -(theta / ctx.eps) * _rectangle((z - theta) / ctx.eps) * g
-        return g * (z > theta), d_theta.sum(0), None
+        return g * (z > theta), d_theta.sum_to_size(theta.shape), None
 
 
 class _Step(torch.autograd.Function):
@@ -107,9 +109,9 @@ class _Step(torch.autograd.Function):
     def backward(ctx, g):
         z, theta = ctx.saved_tensors
         d_theta = -(1.0 / ctx.eps) * _rectangle((z - theta) / ctx.eps) * g
-        return torch.zeros_like(z), d_theta.sum(0), None
+        return torch.zeros_like(z), d_theta.sum_to_size(theta.shape), None
 
-# %% ../nbs/08_sae.ipynb #d535e7fe
+# %% ../nbs/08_sae.ipynb #a4ff2548
 class SAEOutput(NamedTuple):
     "What `SAE.forward` returns."
     x_hat: torch.Tensor  # reconstruction, standardised units (frames, neurons)
@@ -118,10 +120,42 @@ class SAEOutput(NamedTuple):
     mask: torch.Tensor  # True where the input was observed
 
 
-class SAE(nn.Module):
+class _SAEMaths:
+    "The tensor-level maths, shared by one SAE and a stack of them (parameters with a leading member axis)."
+
+    def pre_acts_t(self, z, m):
+        "Pre-activations; missing inputs (m = 0) contribute nothing."
+        # b_dec centres the input but learns only through the decoder: letting the encoder's gradient
+        # reach it too would cost a third matrix product per step for no measurable gain
+        return ((z - self.b_dec.detach()) * m) @ self.W_enc + self.b_enc
+
+    def activate_t(self, pre):
+        "Apply the configured sparsifying nonlinearity."
+        act, k = self.cfg.activation, self.cfg.k
+        if act == "relu":
+            return torch.relu(pre)
+        if act == "topk":
+            vals, idx = pre.topk(k, dim=-1)
+            return torch.zeros_like(pre).scatter(-1, idx, torch.relu(vals))
+        if act == "batchtopk":
+            return _batch_topk(pre, k, self.threshold) if self.training else pre * (pre > self.threshold)
+        return _JumpReLU.apply(pre, self.log_threshold.exp(), self.cfg.bandwidth)
+
+    def encode_t(self, z, m):
+        "Activations from standardised inputs and mask (tensors)."
+        return self.activate_t(self.pre_acts_t(z, m.to(z.dtype)))
+
+    def decode_t(self, acts):
+        "Standardised reconstruction from activations (tensors)."
+        return acts @ self.W_dec + self.b_dec
+
+
+class SAE(_SAEMaths, nn.Module):
     "A one-layer sparse autoencoder over standardised neuron activity, with its input normalisation."
 
     kind = "sae"
+    stability = None  # per-unit seed stability (numpy, in [0, 1]) when trained as part of a seed ensemble
+    ensemble = None  # how the ensemble was trained and why this member was returned (a dict), if it was
 
     def __init__(self, cfg: SAEConfig, norm: NormStats | None = None, seed: int = 0):
         super().__init__()
@@ -149,33 +183,6 @@ class SAE(nn.Module):
 
     @property
     def device(self): return self.W_dec.device
-
-    # --- tensor level (standardised inputs) ---
-    def pre_acts_t(self, z, m):
-        "Pre-activations; missing inputs (m = 0) contribute nothing."
-        # b_dec centres the input but learns only through the decoder: letting the encoder's gradient
-        # reach it too would cost a third matrix product per step for no measurable gain
-        return ((z - self.b_dec.detach()) * m) @ self.W_enc + self.b_enc
-
-    def activate_t(self, pre):
-        "Apply the configured sparsifying nonlinearity."
-        act, k = self.cfg.activation, self.cfg.k
-        if act == "relu":
-            return torch.relu(pre)
-        if act == "topk":
-            vals, idx = pre.topk(k, dim=-1)
-            return torch.zeros_like(pre).scatter(-1, idx, torch.relu(vals))
-        if act == "batchtopk":
-            return _batch_topk(pre, k, self.threshold) if self.training else pre * (pre > self.threshold)
-        return _JumpReLU.apply(pre, self.log_threshold.exp(), self.cfg.bandwidth)
-
-    def encode_t(self, z, m):
-        "Activations from standardised inputs and mask (tensors)."
-        return self.activate_t(self.pre_acts_t(z, m.to(z.dtype)))
-
-    def decode_t(self, acts):
-        "Standardised reconstruction from activations (tensors)."
-        return acts @ self.W_dec + self.b_dec
 
     # --- public, raw traces in ---
     def encode(self, x, mask=None):
@@ -257,21 +264,21 @@ def _identity_norm(neurons) -> NormStats:
 
 
 def _batch_topk(pre, k, threshold):
-    "Keep the k*B largest positive pre-activations of the batch; update the inference threshold in place."
-    flat = torch.relu(pre).flatten()
-    vals, idx = flat.topk(min(k * pre.shape[0], flat.numel()))
-    acts = torch.zeros_like(flat).scatter(0, idx, vals).view_as(pre)
-    positive = vals[vals > 0]
-    if len(positive):
-        with torch.no_grad():  # running estimate of the smallest activation kept
-            threshold.lerp_(positive.min().detach(), 0.01 if threshold > 0 else 1.0)
+    "Keep the k*B largest positive pre-activations of the batch (of each member); update the inference threshold in place."
+    flat = torch.relu(pre).flatten(-2)
+    vals, idx = flat.topk(min(k * pre.shape[-2], flat.shape[-1]), dim=-1)
+    acts = torch.zeros_like(flat).scatter(-1, idx, vals).view_as(pre)
+    with torch.no_grad():  # running estimate of the smallest activation kept (first estimate taken whole)
+        smallest = vals.masked_fill(vals <= 0, float("inf")).amin(-1).reshape(threshold.shape)
+        rate = torch.where(threshold > 0, 0.01, 1.0)
+        threshold.copy_(torch.where(torch.isfinite(smallest), threshold + rate * (smallest - threshold), threshold))
     return acts
 
-# %% ../nbs/08_sae.ipynb #1f6f80cf
+# %% ../nbs/08_sae.ipynb #64bd459b
 def masked_mse(x_hat, z, m):
     "Mean squared error over observed entries."
-    m = m.to(z.dtype)
-    return (((x_hat - z) ** 2) * m).sum() / m.sum().clamp_min(1)
+    m = m.to(z.dtype)  # with a leading member axis, one value per member
+    return (((x_hat - z) ** 2) * m).sum((-2, -1)) / m.sum((-2, -1)).clamp_min(1)
 
 
 def loss_terms(sae: SAE, z, m) -> dict:
@@ -290,44 +297,78 @@ def loss_terms(sae: SAE, z, m) -> dict:
 def _sparsity(sae, pre, acts):
     cfg = sae.cfg
     if cfg.activation == "relu":
-        return cfg.l1 * (acts * sae.W_dec.norm(dim=1)).sum(1).mean()
+        return cfg.l1 * (acts * sae.W_dec.norm(dim=-1).unsqueeze(-2)).sum(-1).mean(-1)
     if cfg.activation == "jumprelu":
-        return cfg.l0 * _Step.apply(pre, sae.log_threshold.exp(), cfg.bandwidth).sum(1).mean()
-    return pre.new_zeros(())
+        return cfg.l0 * _Step.apply(pre, sae.log_threshold.exp(), cfg.bandwidth).sum(-1).mean(-1)
+    return pre.new_zeros(pre.shape[:-2])
 
 
 def _matryoshka_mse(sae, acts, z, m):
     "Average masked MSE of the reconstructions from each nested prefix of units."
-    losses = [masked_mse(acts[:, :p] @ sae.W_dec[:p] + sae.b_dec, z, m) for p in sae.cfg.matryoshka]
-    return torch.stack(losses).mean()
+    losses = [masked_mse(acts[..., :p] @ sae.W_dec[..., :p, :] + sae.b_dec, z, m) for p in sae.cfg.matryoshka]
+    return torch.stack(losses).mean(0)
 
-# %% ../nbs/08_sae.ipynb #994e3036
+# %% ../nbs/08_sae.ipynb #781c6001
 def _aux_loss(sae, pre, x_hat, z, m, acts):
     "AuxK: dead units' top pre-activations reconstruct the residual; also updates the firing counters."
     cfg = sae.cfg
     with torch.no_grad():
-        fired = (acts > 0).any(0)
-        sae.frames_since_fired.add_(len(acts)).masked_fill_(fired, 0)
+        fired = acts.amax(-2) > 0  # activations are never negative; a max is cheaper than any() on a comparison
+        sae.frames_since_fired.add_(acts.shape[-2]).masked_fill_(fired, 0)
         dead = sae.frames_since_fired >= cfg.dead_after
-    n_dead = int(dead.sum())
-    if cfg.aux_k == 0 or n_dead == 0 or not sae.training:
-        return pre.new_zeros(())
+    n_dead = dead.sum(-1)  # per member when stacked
+    if cfg.aux_k == 0 or not n_dead.any() or not sae.training:
+        return pre.new_zeros(pre.shape[:-2])
     residual = (z - x_hat).detach() * m
-    dead_pre = torch.relu(pre.masked_fill(~dead, float("-inf")).clamp_min(-1e9))
-    vals, idx = dead_pre.topk(min(cfg.aux_k, n_dead), dim=-1)
+    dead_pre = torch.relu(pre.masked_fill(~dead.unsqueeze(-2), float("-inf")).clamp_min(-1e9))
+    vals, idx = dead_pre.topk(min(cfg.aux_k, int(n_dead.max())), dim=-1)
     recon = torch.zeros_like(pre).scatter(-1, idx, vals) @ sae.W_dec
-    scale = (residual ** 2).sum().clamp_min(1e-8)
-    return (((recon - residual) * m) ** 2).sum() / scale
+    scale = (residual ** 2).sum((-2, -1)).clamp_min(1e-8)
+    return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale * (n_dead > 0)
 
 
 @torch.no_grad()
 def normalize_decoder_(sae: SAE):
     "Rescale decoder rows to unit norm (encoder columns scaled inversely, so codes are unchanged)."
-    norms = sae.W_dec.norm(dim=1).clamp_min(1e-8)
-    sae.W_dec.div_(norms[:, None])
+    norms = sae.W_dec.norm(dim=-1).clamp_min(1e-8)
+    sae.W_dec.div_(norms.unsqueeze(-1))
     if sae.cfg.activation == "relu":  # keep relu outputs' product with the decoder the same
-        sae.W_enc.mul_(norms[None, :])
-        sae.b_enc.mul_(norms)
+        sae.W_enc.mul_(norms.unsqueeze(-2))
+        sae.b_enc.mul_(norms.view_as(sae.b_enc))
+
+# %% ../nbs/08_sae.ipynb #4921afdd
+_STATE = ("W_enc", "W_dec", "b_enc", "b_dec", "log_threshold", "threshold", "frames_since_fired")
+
+
+class SAEStack(_SAEMaths, nn.Module):
+    "Several SAEs of one configuration as one module: parameters with a leading member axis, trained in one step."
+
+    def __init__(self, members: list):
+        super().__init__()
+        first = members[0]
+        if any(m.cfg != first.cfg for m in members):
+            raise ValueError("the members of an SAEStack must share one configuration")
+        self.cfg, self.norm = first.cfg, first.norm
+        U, N, E = first.cfg.d_sae, first.cfg.d_in, len(members)
+        shapes = {"W_enc": (N, U), "W_dec": (U, N), "b_enc": (1, U), "b_dec": (1, N), "log_threshold": (1, U)}
+        for name, shape in shapes.items():
+            data = torch.stack([getattr(m, name).detach().reshape(shape) for m in members])
+            setattr(self, name, nn.Parameter(data.clone(), requires_grad=getattr(first, name).requires_grad))
+        self.register_buffer("threshold", torch.stack([m.threshold.reshape(1, 1) for m in members]).clone())
+        self.register_buffer("frames_since_fired", torch.stack([m.frames_since_fired for m in members]).clone())
+
+    def __len__(self) -> int: return self.W_dec.shape[0]
+
+    def member(self, i: int) -> SAE:
+        "Member `i` as an SAE of its own (a copy, on the stack's device)."
+        sae = SAE(self.cfg, self.norm).to(self.W_dec.device)
+        with torch.no_grad():
+            for name in _STATE:
+                target = getattr(sae, name)
+                target.copy_(getattr(self, name)[i].reshape(target.shape))
+        return sae.train(self.training)
+
+    def __repr__(self): return f"SAEStack({len(self)} x {self.member(0)!r})"
 
 # %% ../nbs/08_sae.ipynb #72899ed8
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -340,7 +381,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("mps")
     return torch.device("cpu")
 
-# %% ../nbs/08_sae.ipynb #90d65dd9
+# %% ../nbs/08_sae.ipynb #538f4b00
 FORMAT_VERSION = 1
 _TENSORS = ("W_enc", "W_dec", "b_enc", "b_dec", "log_threshold", "threshold")
 
@@ -351,8 +392,11 @@ class CheckpointError(ValueError):
 
 def _config_json(sae: SAE) -> dict:
     from wormsae import __version__
-    return {"format_version": FORMAT_VERSION, "wormsae_version": __version__, "sae": asdict(sae.cfg),
+    meta = {"format_version": FORMAT_VERSION, "wormsae_version": __version__, "sae": asdict(sae.cfg),
             "norm": {"neurons": list(sae.norm.neurons), "per_recording": sae.norm.per_recording}}
+    if sae.ensemble is not None:
+        meta["ensemble"] = sae.ensemble
+    return meta
 
 
 def save_sae(sae: SAE, path) -> Path:
@@ -365,11 +409,13 @@ def save_sae(sae: SAE, path) -> Path:
         tensors = {n: getattr(sae, n).detach().cpu().contiguous() for n in _TENSORS}
         tensors["norm_mean"] = torch.as_tensor(sae.norm.mean, dtype=torch.float32)
         tensors["norm_std"] = torch.as_tensor(sae.norm.std, dtype=torch.float32)
+        if sae.stability is not None:
+            tensors["stability"] = torch.as_tensor(np.asarray(sae.stability), dtype=torch.float32)
         save_file(tensors, str(tmp / "sae.safetensors"))
         (tmp / "cfg.json").write_text(json.dumps(_config_json(sae), indent=1))
     return path
 
-# %% ../nbs/08_sae.ipynb #58cee18a
+# %% ../nbs/08_sae.ipynb #8b413f13
 def load_sae(path, device: str = "cpu") -> SAE:
     "Load a checkpoint folder written by `save_sae`; never executes code from it."
     from safetensors.torch import load_file
@@ -391,7 +437,20 @@ def load_sae(path, device: str = "cpu") -> SAE:
     with torch.no_grad():
         for n in _TENSORS:
             getattr(sae, n).copy_(tensors[n])
+    sae.stability = _stability(tensors.get("stability"), cfg, weights)
+    sae.ensemble = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else None
     return sae.to(resolve_device(device)).eval()
+
+
+def _stability(t, cfg: SAEConfig, source):
+    "The optional per-unit seed stability: d_sae values in [0, 1]."
+    if t is None:
+        return None
+    v = t.numpy()
+    if v.shape != (cfg.d_sae,) or not (np.isfinite(v) & (v >= 0) & (v <= 1)).all():
+        raise CheckpointError(f"{source}: tensor 'stability' must hold d_sae={cfg.d_sae} values in [0, 1], "
+                              f"got shape {tuple(v.shape)}")
+    return v
 
 
 def _read_config(cfg_file: Path) -> dict:

@@ -20,7 +20,8 @@ from .metrics import evaluate
 from .progress import progress_bar
 
 # %% auto #0
-__all__ = ['SPARSITY_PARAM', 'DEFAULT_SPARSITY', 'sweep_grid', 'SweepResult', 'sweep']
+__all__ = ['SPARSITY_PARAM', 'DEFAULT_SPARSITY', 'SIZE_EXPANSIONS', 'SIZE_KS', 'sweep_grid', 'SweepResult', 'sweep', 'SizeChoice',
+           'choose_size']
 
 # %% ../nbs/10b_sweep.ipynb #93ea8b20
 SPARSITY_PARAM = {"topk": "k", "batchtopk": "k", "relu": "l1", "jumprelu": "l0"}
@@ -38,7 +39,7 @@ def sweep_grid(activations=("topk", "relu"), expansions=(2.0,), sparsity: dict |
         points += [{"activation": act, "expansion": float(exp), param: v} for v in values[param]]
     return points
 
-# %% ../nbs/10b_sweep.ipynb #6e4d32e3
+# %% ../nbs/10b_sweep.ipynb #7c35bb2e
 _WORKER = {}
 
 
@@ -58,12 +59,13 @@ def _run_point(point: dict) -> dict:
     res = train_sae(train, cfg, tc, val=val)
     m = res.metrics
     row = {**point, "d_sae": cfg.d_sae, "fvu": m["fvu"], "l0": m["l0"], "dead_fraction": m["dead_fraction"],
-           "train_fvu": m["train_fvu"], "seconds": time.perf_counter() - start}
+           "train_fvu": m["train_fvu"], "n_stable": m.get("n_stable", np.nan),
+           "mean_stability": m.get("mean_stability", np.nan), "seconds": time.perf_counter() - start}
     if _WORKER.get("truth") is not None:  # recovery of the planted features (virtual worm)
         row["mcc"] = evaluate(res.sae, val, _WORKER["truth"])["mcc"]
     return row
 
-# %% ../nbs/10b_sweep.ipynb #b4cc6a1f
+# %% ../nbs/10b_sweep.ipynb #e1b10603
 @dataclass
 class SweepResult:
     "The sweep's table (one row per model, PCA rows included) and its frontier figure."
@@ -95,7 +97,7 @@ def sweep(data, activations=("topk", "relu"), expansions=(2.0,), sparsity: dict 
     `pca`: True (PCA at every rounded L0 of the grid), False, or a list of numbers of components.
     `ground_truth`: the virtual worm's `GroundTruth`, to add each model's recovery of the planted features (`mcc`)."""
     from wormsae.train import TrainConfig
-    tc = train_cfg or TrainConfig()
+    tc = train_cfg or TrainConfig(n_seeds=2)  # two seeds: each row says how many units the other seed learned too
     tc = TrainConfig(**{**asdict(tc), "progress": False, "n_val": 0})
     col = as_collection(data)
     train, val = (col, as_collection(val)) if val is not None else col.split(n_test=n_val, seed=seed)
@@ -132,3 +134,72 @@ def _pca_rows(train, val, sizes, tc, truth=None):
             rows.append({"activation": "pca", "k": n, "fvu": m["fvu"], "l0": float(n), "dead_fraction": 0.0,
                          **({"mcc": m["mcc"]} if truth is not None else {})})
     return pd.DataFrame(rows)
+
+# %% ../nbs/10b_sweep.ipynb #dbec089e
+SIZE_EXPANSIONS = (0.25, 0.5, 1.0)  # candidate widths, in units per neuron
+SIZE_KS = (4, 8, 16)  # candidate numbers of active units per frame
+
+
+@dataclass
+class SizeChoice:
+    "The dictionary size chosen by cross-validation over whole animals, with what it was chosen from."
+    expansion: float
+    k: int
+    d_sae: int
+    reason: str  # one sentence: what was chosen and why
+    table: pd.DataFrame  # per candidate: mean held-out FVU and stable units over the folds
+    folds: pd.DataFrame  # per candidate and fold
+
+    def config(self, d_in: int, **fields):
+        "An SAEConfig of the chosen size (TopK) for `d_in` neurons."
+        from wormsae.sae import SAEConfig
+        return SAEConfig(d_in=d_in, d_sae=self.d_sae, activation="topk", k=self.k, **fields)
+
+    def to_dict(self) -> dict:
+        "What a checkpoint or report keeps of the choice (JSON-ready)."
+        return {"expansion": self.expansion, "k": self.k, "d_sae": self.d_sae, "reason": self.reason,
+                "table": self.table.round(4).to_dict(orient="records")}
+
+    def __repr__(self): return f"SizeChoice({self.reason})"
+
+
+def choose_size(data, expansions=SIZE_EXPANSIONS, ks=SIZE_KS, n_folds: int = 2, train_cfg=None, seed: int = 0,
+                n_jobs: int = 1, progress: bool | None = None) -> SizeChoice:
+    "Choose the width and k of a TopK SAE by cross-validation over whole animals (held-out FVU and stable units)."
+    from wormsae.train import TrainConfig
+    col = as_collection(data)
+    if len(col) < 2:
+        raise ValueError(f"choosing the size from data needs at least two animals (got {len(col)}): "
+                         "nothing could be held out; set the width and k yourself")
+    tc = TrainConfig(**{**asdict(train_cfg or TrainConfig()), "n_seeds": 2, "progress": False, "n_val": 0})
+    points = [p for p in sweep_grid(("topk",), expansions, {"k": ks}) if p["k"] * 2 <= _width(p, len(col.neurons))]
+    rows = []
+    for f, (train, val) in enumerate(_animal_folds(col, n_folds, seed)):
+        rows += [{**r, "fold": f} for r in _run_all(points, train, val, tc, n_jobs, progress)]
+    folds = pd.DataFrame(rows)
+    folds["score"] = (1 - folds.fvu) * folds.n_stable / folds.d_sae
+    table = folds.groupby(["expansion", "k"], as_index=False).agg(
+        d_sae=("d_sae", "first"), fvu=("fvu", "mean"), n_stable=("n_stable", "mean"), score=("score", "mean"),
+        seconds=("seconds", "sum"))
+    return _size_choice(table, folds, len(col), n_folds)
+
+
+def _width(point, d_in) -> int: return max(1, round(point["expansion"] * d_in))
+
+
+def _animal_folds(col, n_folds, seed):
+    "(train, held-out) Collections: the animals in `n_folds` groups, each held out once."
+    from wormsae.data import Collection
+    order = np.random.default_rng(seed).permutation(len(col))
+    groups = np.array_split(order, min(n_folds, len(col)))
+    return [(Collection([col[i] for i in order if i not in g]), Collection([col[i] for i in g])) for g in groups]
+
+
+def _size_choice(table, folds, n_animals, n_folds) -> SizeChoice:
+    "The candidate with the most stable explained variance (ties: the smaller model)."
+    best = table.sort_values(["score", "d_sae", "k"], ascending=[False, True, True], kind="stable").iloc[0]
+    reason = (f"{int(best.d_sae)} units, k={int(best.k)}, chosen by {min(n_folds, n_animals)}-fold cross-validation "
+              f"over {n_animals} animals from {len(table)} candidates: the most stable explained variance "
+              f"({best.score:.2f} = (1 - held-out FVU {best.fvu:.3f}) x {best.n_stable:.0f} of {int(best.d_sae)} units "
+              f"learned again by a second seed)")
+    return SizeChoice(float(best.expansion), int(best.k), int(best.d_sae), reason, table, folds)

@@ -26,10 +26,11 @@ __all__ = ['POSTPONE_GC', 'PREFETCH', 'PREFETCH_DELAY_S', 'unit_ranking', 'top_n
            'activation_figure', 'recording_message', 'window_repeats', 'window_message', 'window_caption',
            'UnitExplorer', 'WindowExplorer']
 
-# %% ../nbs/14_widgets.ipynb #b7ede904
+# %% ../nbs/14_widgets.ipynb #fe5f15ec
 def unit_ranking(interp, stimulus: str | None = None) -> pd.DataFrame:
-    "Every unit with its strongest test (significant first), ordered by selectivity: unit, unit_name, stimulus, window, d, q, significant."
-    units = pd.DataFrame({"unit": np.arange(len(interp.units)), "unit_name": interp.units.unit_name.to_numpy()})
+    "Every unit with its strongest test, findings (significant, stable units) first, then significant, then by |d|: unit, unit_name, stable, stimulus, window, d, q, significant."
+    units = pd.DataFrame({"unit": np.arange(len(interp.units)), "unit_name": interp.units.unit_name.to_numpy(),
+                          "stable": interp.units.get("stable", pd.Series(True, index=interp.units.index)).to_numpy(bool)})
     sel = interp.selectivity
     if stimulus is not None:
         sel = sel[sel.stimulus == stimulus]
@@ -42,8 +43,10 @@ def unit_ranking(interp, stimulus: str | None = None) -> pd.DataFrame:
         units = units.assign(stimulus=None, window=None, d=np.nan, q=np.nan, significant=False, strength=-1.0)
     units["significant"] = units.significant.eq(True)
     units["strength"] = units.strength.fillna(-2.0)
-    order = units.sort_values(["significant", "strength", "unit"], ascending=[False, False, True], kind="stable")
-    return order.drop(columns="strength").reset_index(drop=True)
+    units["finding"] = units.significant & units.stable
+    order = units.sort_values(["finding", "significant", "strength", "unit"], ascending=[False, False, False, True],
+                              kind="stable")
+    return order.drop(columns=["strength", "finding"]).reset_index(drop=True)
 
 # %% ../nbs/14_widgets.ipynb #f2182fa8
 _SIDES = {"reads": "encoder", "writes": "decoder"}
@@ -74,7 +77,7 @@ def units_with_neuron(interp, prefix: str, which: str = "either", n: int = 5) ->
         hits |= {u for u, names in enumerate(top_neuron_names(interp, side, n)) if any(x.upper().startswith(p) for x in names)}
     return sorted(hits)
 
-# %% ../nbs/14_widgets.ipynb #4f630585
+# %% ../nbs/14_widgets.ipynb #f4a1111e
 def unit_options(
     interp,  # an `Interpretation`
     stimulus: str | None = None,  # rank by this stimulus's tests only
@@ -93,10 +96,11 @@ def unit_options(
 
 
 def _option_label(r) -> str:
-    "'★ unit 17: 10mM CuSO4, presentation, d=+0.84' (the star only when significant)."
+    "'★ unit 17: 10mM CuSO4, presentation, d=+0.84' (the star only for a finding: significant and stable)."
+    unstable = "" if r.stable else " (unstable)"
     if not isinstance(r.stimulus, str):
-        return f"{r.unit_name}: no tests"
-    return f"{'★ ' if r.significant else ''}{r.unit_name}: {r.stimulus}, {r.window}, d={r.d:+.2f}"
+        return f"{r.unit_name}{unstable}: no tests"
+    return f"{'★ ' if r.significant and r.stable else ''}{r.unit_name}{unstable}: {r.stimulus}, {r.window}, d={r.d:+.2f}"
 
 # %% ../nbs/14_widgets.ipynb #184bcc3e
 _TEST_COLUMNS = {"stimulus": "stimulus", "window": "window", "d": "d", "auroc": "AUROC", "q": "q",

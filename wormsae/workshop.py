@@ -55,7 +55,7 @@ def check_speed(steps: int = 100) -> Check:
     from wormsae.sae import SAE, SAEConfig, loss_terms
     g = torch.Generator().manual_seed(0)
     z, m = torch.randn(1024, 189, generator=g), torch.ones(1024, 189, dtype=torch.bool)
-    sae = SAE(SAEConfig(189))
+    sae = SAE(SAEConfig(189, expansion=2.0, k=16))  # the size the reference step was measured at
     opt = torch.optim.Adam(sae.parameters(), lr=1e-3)
     start = time.perf_counter()
     for _ in range(steps):
