@@ -132,7 +132,7 @@ def raw_scale(model, data) -> np.ndarray:
         sd = np.nanmean(np.array(sds), 0) * model.norm.std
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
-# %% ../nbs/09_metrics.ipynb #37f6a3f8
+# %% ../nbs/09_metrics.ipynb #d40f43c8
 def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
     "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
     # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
@@ -149,6 +149,8 @@ def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pc
     codes = {name: (_codes_by_animal(m, train), _codes_by_animal(m, held)) for name, m in models.items()}
     for ch in channels:
         y_tr, y_he = _channel(train, ch), _channel(held, ch)
+        if not (_varies(y_tr) and _varies(y_he)):  # e.g. a channel recorded as NaN or constant: nothing to predict
+            continue
         for name, (A_tr, A_he) in codes.items():
             rows.append({"test": "decoding", "channel": ch, "model": name, "value": _decode_r(A_tr, y_tr, A_he, y_he, ridge),
                          "detail": "ridge from all codes; mean within-animal r on held-out animals"})
@@ -185,6 +187,11 @@ def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
     w = np.linalg.solve(Xs.T @ Xs + ridge * np.eye(X.shape[1]), Xs.T @ (y[ok] - y[ok].mean()))
     preds = [((A - mu) / sd) @ w for A in A_he]
     return float(within_animal_r([p[:, None] for p in preds], y_he)[0])
+
+
+def _varies(ys) -> bool:
+    "Whether some animal's channel has at least three finite frames that are not all equal."
+    return any(np.isfinite(y).sum() >= 3 and np.nanstd(y) > 0 for y in ys)
 
 
 def _codes_by_animal(model, col) -> list:

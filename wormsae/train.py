@@ -22,7 +22,7 @@ from .sae import SAE, SAEConfig, SAEStack, loss_terms, normalize_decoder_, resol
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'member_seeds', 'TrainResult', 'TrainingDiverged', 'train_sae']
 
-# %% ../nbs/10_train.ipynb #3143bcdb
+# %% ../nbs/10_train.ipynb #f1d4c95d
 @dataclass
 class TrainConfig:
     "How to train an SAE; every field has a default that works on the virtual worm."
@@ -30,6 +30,7 @@ class TrainConfig:
     batch_size: int = 1024  # frames per step
     steps: int | None = 400  # optimizer steps (ignored when `epochs` is given)
     epochs: float | None = None  # passes over the training frames, alternative to `steps`
+    max_epochs: float | None = 30  # with `steps`: at most this many passes (small data sets overfit with more; None: no cap)
     warmup: float = 0.05  # fraction of steps with a linear learning-rate ramp
     final_lr: float = 0.1  # learning rate at the end of the cosine decay, as a fraction of `lr`
     grad_clip: float = 1.0  # maximum gradient norm (0 disables clipping)
@@ -46,12 +47,18 @@ class TrainConfig:
             raise ValueError("lr must be positive and batch_size at least 1")
         if self.epochs is None and (self.steps is None or self.steps < 1):
             raise ValueError("give a positive number of steps or epochs")
+        if self.max_epochs is not None and not self.max_epochs > 0:
+            raise ValueError(f"max_epochs must be positive or None, got {self.max_epochs!r}")
         if not (isinstance(self.n_seeds, (int, np.integer)) and self.n_seeds >= 1):
             raise ValueError(f"n_seeds must be a positive integer, got {self.n_seeds!r}")
 
     def n_steps(self, n_frames: int) -> int:
         "Optimizer steps for a training set of `n_frames`."
-        return self.steps if self.epochs is None else max(1, math.ceil(self.epochs * n_frames / self.batch_size))
+        if self.epochs is not None:
+            return max(1, math.ceil(self.epochs * n_frames / self.batch_size))
+        if self.max_epochs is None:
+            return self.steps
+        return max(1, min(self.steps, math.ceil(self.max_epochs * n_frames / self.batch_size)))
 
 # %% ../nbs/10_train.ipynb #3531289f
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
