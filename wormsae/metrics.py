@@ -132,19 +132,21 @@ def raw_scale(model, data) -> np.ndarray:
         sd = np.nanmean(np.array(sds), 0) * model.norm.std
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
-# %% ../nbs/09_metrics.ipynb #d40f43c8
+# %% ../nbs/09_metrics.ipynb #5f5e18ea
 def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
     "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
     # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
     from wormsae.dictionary import PCA, NeuronBasis
     train, held = as_collection(train), as_collection(held)
     if pca is None:
-        l0_model = evaluate(model, held)["l0"]
-        pca = PCA(min(len(model.neurons), max(1, round(l0_model)))).fit(train, norm=model.norm)
+        pca = PCA(min(len(model.neurons), max(1, round(evaluate(model, held)["l0"])))).fit(train, norm=model.norm)
     models = {"SAE" if getattr(model, "kind", "") == "sae" else str(getattr(model, "kind", "model")): model,
               f"PCA ({pca.n_components} components)": pca, "neurons": NeuronBasis(model.norm)}
-    rows = [{"test": "reconstruction", "channel": "", "model": name, "value": evaluate(m, held)["fvu"],
-             "detail": f"held-out FVU at L0 {evaluate(m, held)['l0']:.1f}"} for name, m in list(models.items())[:2]]
+    sae_eval = evaluate(model, held)
+    rows = [{"test": "reconstruction", "channel": "", "model": list(models)[0], "value": sae_eval["fvu"],
+             "detail": f"held-out FVU at L0 {sae_eval['l0']:.1f}"},
+            {"test": "reconstruction", "channel": "", "model": list(models)[1], "value": evaluate(pca, held)["fvu"],
+             "detail": f"held-out FVU with {pca.n_components} components"}]
     channels = list(channels) if channels is not None else _shared_channels(train, held)
     codes = {name: (_codes_by_animal(m, train), _codes_by_animal(m, held)) for name, m in models.items()}
     for ch in channels:
