@@ -176,18 +176,28 @@ def stability(worms=(1, 2, 3), seeds=(0, 1)):
         col, truth = ws.virtual_worm(n_animals=8, seed=w)
         train, val = col.split(n_test=2, seed=0)
         D = np.concatenate([truth.drivers[k].to_numpy() for k in val.keys])
+        names = list(truth.drivers[val.keys[0]].columns)
+        key = np.concatenate([[k] * val[k].n_frames for k in val.keys])
+        responds = getattr(truth, "responders", None)  # a virtual worm whose animals differ: judge on responders only
+        rows = [np.isin(key, responds(f)) if responds else np.ones(len(key), bool) for f in names]
         fits = []
         for s in seeds:
             res = ws.train_sae(train, val=val, train_cfg=ws.TrainConfig(seed=s, progress=False))
-            C = _corr(unit_activations(res.sae, val)[0], D)
+            A = unit_activations(res.sae, val)[0]
+            C = np.stack([_corr(A[r], D[r][:, [j]])[0] if r.sum() > 2 else np.full(A.shape[1], np.nan)
+                          for j, r in enumerate(rows)])
             W = res.sae.decoder_weights()
-            fits.append((res, C.max(1), C.argmax(1), W / np.linalg.norm(W, axis=1, keepdims=True)))
+            fits.append((res, np.nanmax(C, 1) if np.isfinite(C).any() else C[:, 0], np.nan_to_num(C, nan=-2).argmax(1),
+                         W / np.linalg.norm(W, axis=1, keepdims=True)))
         (r0, c0, b0, W0), (r1, c1, b1, W1) = fits
+        judged = np.isfinite(c0)
+        c0, c1 = np.nan_to_num(c0, nan=-1.0), np.nan_to_num(c1, nan=-1.0)
         found = (c0 >= 0.8) & (c1 >= 0.8)
         agree = found & ((W0[b0] * W1[b1]).sum(1) >= 0.9)
         stable = agree & (r0.stability[b0] >= 0.6) & (r1.stability[b1] >= 0.6)
-        print(f"worm {w}: {len(D.T)} planted features; found by both seeds {found.mean():.0%}, decoders agree "
-              f"{agree.mean():.0%}, and both reported stable {stable.mean():.0%}; stable units "
+        n = judged.sum()  # features with a responding held-out animal
+        print(f"worm {w}: {n} of {len(D.T)} planted features judged; found by both seeds {found.sum() / n:.0%}, decoders "
+              f"agree {agree.sum() / n:.0%}, and both reported stable {stable.sum() / n:.0%}; stable units "
               f"{r0.metrics['n_stable']}/{r0.sae.n_units} and {r1.metrics['n_stable']}/{r1.sae.n_units}; held-out FVU "
               f"{r0.metrics['val_fvu']:.3f}, {r1.metrics['val_fvu']:.3f}", flush=True)
 
