@@ -129,7 +129,7 @@ def _from_arrays(data):
         X[~np.asarray(M, bool)] = np.nan
     return Collection([Recording.from_array(X, [f"n{i}" for i in range(X.shape[1])], fps=1.0, key="array")])
 
-# %% ../nbs/10_train.ipynb #3b1bb4c9
+# %% ../nbs/10_train.ipynb #68bcd8b9
 def train_sae(data, sae_cfg: SAEConfig | str | None = None, train_cfg: TrainConfig | None = None, val=None) -> TrainResult:
     "Train an SAE on a Collection (whole animals held out for validation) or on an (X, mask) pair."
     # sae_cfg: an SAEConfig, None for the defaults, or "auto" to choose width and k by cross-validation
@@ -152,7 +152,7 @@ def train_sae(data, sae_cfg: SAEConfig | str | None = None, train_cfg: TrainConf
     histories = _optimise(stack, torch.as_tensor(Z, device=device), torch.as_tensor(M, device=device), tc, seeds)
     seconds = time.perf_counter() - start
     members = [stack.member(i).eval() for i in range(len(seeds))]
-    chosen = _choose_member(members, seeds, valid if valid is not None else train)
+    chosen = _choose_member(members, seeds, valid if valid is not None else train, held_out=valid is not None)
     sae = members[chosen]
     if size is not None:
         sae.ensemble = {**(sae.ensemble or {}), "size": size.to_dict()}
@@ -191,8 +191,8 @@ def _metrics(sae, train, valid, train_inputs) -> dict:
                    n_stable=int((sae.stability >= STABLE_AT).sum()))
     return out
 
-# %% ../nbs/10_train.ipynb #00c3a547
-def _choose_member(members, seeds, data) -> int:
+# %% ../nbs/10_train.ipynb #7de703c8
+def _choose_member(members, seeds, data, held_out: bool) -> int:
     "Attach stability and provenance to every member; return the index of the most stable one."
     if len(members) == 1:
         return 0
@@ -201,7 +201,7 @@ def _choose_member(members, seeds, data) -> int:
     chosen = max(range(len(members)), key=lambda i: (round(float(stab[i].mean()), 9), -fvus[i]))
     info = {"seeds": seeds, "member": chosen, "stability_cosine": STABLE_COSINE, "stable_at": STABLE_AT,
             "member_mean_stability": [round(float(s.mean()), 4) for s in stab],
-            "member_fvu": [round(float(f), 4) for f in fvus], "fvu_data": "held-out" if data is not None else "training",
+            "member_fvu": [round(float(f), 4) for f in fvus], "fvu_data": "held-out" if held_out else "training",
             "choice": (f"member {chosen} (seed {seeds[chosen]}) of {len(members)}: the most stable, mean stability "
                        f"{stab[chosen].mean():.2f} (members {stab.mean(1).min():.2f}-{stab.mean(1).max():.2f})")}
     for i, m in enumerate(members):
