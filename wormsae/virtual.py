@@ -18,7 +18,7 @@ from .data import Collection, DataError, Recording, stimulus_labels
 from .files import replace_folder
 
 # %% auto #0
-__all__ = ['NEURONS', 'PANEL', 'FORWARD', 'REVERSAL', 'TURN', 'DATA_VERSION', 'EXAMPLE_PARAMS', 'planted_features',
+__all__ = ['NEURONS', 'PANEL', 'FORWARD', 'REVERSAL', 'TURN', 'SENSORY', 'DATA_VERSION', 'EXAMPLE_PARAMS', 'planted_features',
            'panel_schedule', 'calcium', 'neuron_group', 'GroundTruth', 'load_ground_truth', 'virtual_worm',
            'write_virtual_worm', 'read_virtual_worm', 'cache_root', 'cache_is_valid', 'ensure_virtual_worm',
            'example_folder', 'example', 'example_ground_truth']
@@ -93,6 +93,7 @@ _SPECS = [
     _Spec("thermosensation (AFD)", "spontaneous", "AFD* 0.9, RIG* 0.25, AVJ* 0.2", decay_s=3.0),
     _Spec("pumping", "spontaneous", "MC* 0.7, M3* 0.6, M4 0.5, MI 0.5, I2* 0.4, M2* 0.3", decay_s=1.0),
     _Spec("quiescence (RIS)", "spontaneous", "RIS 1.2, ALA 0.8, AVK* 0.4", decay_s=3.0),
+    _Spec("slow state", "spontaneous", "", decay_s=3.0),  # loadings drawn: `_slow_state_loadings`
 ]
 
 # %% ../nbs/05_virtual_worm.ipynb #ca4a29b8
@@ -106,6 +107,21 @@ def _parse_weights(text: str) -> dict:
             raise ValueError(f"unknown neuron {name!r} in a feature definition")
         out.update({n: float(w) for n in names})
     return out
+
+
+def _state_neurons() -> np.ndarray:
+    "Mask over `NEURONS`: those no stimulus-evoked, integrator or motor feature writes (weak locomotion loadings aside)."
+    specs = [s for s in _SPECS if s.weights and (s.stimuli or s.kind in ("interneuron", "motor"))]
+    written = set().union(*(_parse_weights(s.weights) for s in specs))
+    return np.array([n not in written for n in NEURONS])
+
+
+def _slow_state_loadings(loadings: np.ndarray, names: list, n: int = 80, seed: int = 20233) -> np.ndarray:
+    "Loadings of the slow state on `n` neurons drawn among `_state_neurons()`: 0.4-0.9, or -0.2 to -0.45 for 30%."
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(np.flatnonzero(_state_neurons()), size=n, replace=False)
+    loadings[names.index("slow state"), pick] = rng.uniform(0.4, 0.9, n) * rng.choice([-0.5, 1.0], n, p=[0.3, 0.7])
+    return loadings
 
 
 def _broad_motor(loadings: np.ndarray, names: list, n: int = 90, seed: int = 20231) -> np.ndarray:
@@ -125,9 +141,9 @@ def planted_features() -> tuple[pd.DataFrame, pd.DataFrame]:
     L = np.zeros((len(_SPECS), len(NEURONS)))
     col = {n: j for j, n in enumerate(NEURONS)}
     for i, s in enumerate(_SPECS):
-        for n, w in _parse_weights(s.weights).items():
+        for n, w in (_parse_weights(s.weights) if s.weights else {}).items():
             L[i, col[n]] = w
-    L = _broad_motor(L, names)
+    L = _slow_state_loadings(_broad_motor(L, names), names)
     feats = pd.DataFrame({
         "name": names, "kind": [s.kind for s in _SPECS],
         "stimulus": [next(iter(s.stimuli)) if len(s.stimuli) == 1 else "" for s in _SPECS],
@@ -244,9 +260,10 @@ def _bout_amplitudes(state, code, rng, cv: float = 0.2) -> np.ndarray:
     return np.where(on, amp[starts], 0.0)
 
 
-def _motor_latents(state, q, fps, rng) -> tuple[dict, np.ndarray]:
-    "Motor latents (reversal, forward, turn) and the signed velocity."
-    speed = (0.4 + 0.6 * np.maximum(_ou(rng, len(state), 15.0, fps) + 0.5, 0)) * (1 - 0.7 * np.clip(q, 0, 1))
+def _motor_latents(state, q, z, fps, rng) -> tuple[dict, np.ndarray]:
+    "Motor latents (reversal, forward, turn) and the signed velocity, given quiescence `q` and the slow state `z`."
+    pace = np.sqrt(0.75) * _ou(rng, len(state), 15.0, fps) + 0.5 * z  # unit variance, correlation 0.5 with z
+    speed = (0.4 + 0.6 * np.maximum(pace + 0.5, 0)) * (1 - 0.7 * np.clip(q, 0, 1))
     lat = {"reversal": _bout_amplitudes(state, REVERSAL, rng), "forward": (state == FORWARD) * speed,
            "turn": _bout_amplitudes(state, TURN, rng)}
     velocity = 0.1 * np.select([state == FORWARD, state == REVERSAL], [speed, -1.5 * lat["reversal"]], 0.0)
@@ -270,6 +287,12 @@ def _spontaneous(t, fps, rng) -> dict:
             "pumping": 2 * np.maximum(_ou(rng, len(t), 6.0, fps) - 1.0, 0)}
 
 
+def _slow_state(rng, n_frames: int, fps: float, tau_range) -> np.ndarray:
+    "The slow state z(t): unit-variance OU with a time constant drawn log-uniform in `tau_range`."
+    lo, hi = tau_range
+    return _ou(rng, n_frames, lo * (hi / lo) ** rng.random(), fps)
+
+
 def _flow_artefact(schedule, t, fps, amp: float) -> np.ndarray:
     "A transient after every valve switch (onset and removal), identical for all stimuli."
     u = np.zeros(len(t))
@@ -279,34 +302,58 @@ def _flow_artefact(schedule, t, fps, amp: float) -> np.ndarray:
     return u
 
 # %% ../nbs/05_virtual_worm.ipynb #bb1514f2
-def _animal_drivers(schedule, n_frames, fps, rng, p) -> tuple[np.ndarray, pd.DataFrame]:
-    "Drivers (T, features) after the calcium kernel, and a behaviour table, for one animal."
+def _animal_drivers(schedule, n_frames, fps, rng, p, responds) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    "Drivers (T, features) after the calcium kernel, a behaviour table, and the per-feature gains, for one animal."
     t = np.arange(n_frames) / fps
     names = [s.name for s in _SPECS]
-    animal_amp = rng.lognormal(0, p["animal_cv"], len(_SPECS))
-    U = _sensory_latents(schedule, t, fps, rng, animal_amp, p)
-    q = _quiescence(t, fps, rng)
+    gain = rng.lognormal(0, p["animal_cv"], len(_SPECS))
+    U = _sensory_latents(schedule, t, fps, rng, gain * responds, p)
+    q, z = _quiescence(t, fps, rng), _slow_state(rng, n_frames, fps, p["slow_tau_s"])
     mult = np.exp(p["valence_effect"] * (_valence_input(U, "repellent") - _valence_input(U, "attractant")) - 1.6 * q)
     state = _motor_states(mult, fps, rng, p)
-    motor, velocity = _motor_latents(state, q, fps, rng)
+    motor, velocity = _motor_latents(state, q, z, fps, rng)
     extra = {**_integrators(U, fps), **motor, **_spontaneous(t, fps, rng), "quiescence (RIS)": q,
+             "slow state": 1 / (1 + np.exp(-2 * z)),
              "flow artefact": _flow_artefact(schedule, t, fps, p["artefact"] * rng.lognormal(0, 0.2))}
     for name, u in extra.items():
         U[:, names.index(name)] = u
     D = np.column_stack([calcium(U[:, j], fps, s.decay_s, p["rise_s"]) for j, s in enumerate(_SPECS)])
     beh = pd.DataFrame({"state": state, "reversal": (state == REVERSAL).astype(np.int8),
                         "turn": (state == TURN).astype(np.int8), "velocity": velocity})
-    return np.maximum(D, 0), beh
+    return np.maximum(D, 0), beh, gain
+
+# %% ../nbs/05_virtual_worm.ipynb #1418187d
+SENSORY = "ADF ADL ASE ASG ASH ASI ASJ ASK AWA AWB AWC NSM".split()  # the sensory classes the planted features write
+
+
+def _stimulus_features() -> list:
+    "Indices of the features a stimulus evokes (sensory ON and OFF)."
+    return [j for j, s in enumerate(_SPECS) if s.stimuli]
+
+
+def _individuality(L: np.ndarray, p: dict, rng) -> tuple[np.ndarray, np.ndarray]:
+    "Whether the animal responds to each feature (bool, features) and its neuron factors (features x neurons)."
+    responds, factors = np.ones(len(L), bool), np.ones_like(L)
+    downstream = np.array([n[:3] not in SENSORY for n in NEURONS])
+    for j in _stimulus_features():
+        written = np.flatnonzero(L[j])
+        responds[j] = rng.random() >= p["nonresponse"]
+        f = rng.lognormal(0, p["weight_cv"], len(written))
+        f[downstream[written] & (rng.random(len(written)) < p["neuron_dropout"])] = 0.0
+        factors[j, written] = np.where(downstream[written], f, 1.0)
+    return responds, factors
 
 # %% ../nbs/05_virtual_worm.ipynb #c1b16bfc
 def _neuron_constants(seed: int = 20232) -> pd.DataFrame:
-    "Fixed per-neuron constants: baseline, private-fluctuation scale and time constant, noise, identifiability."
+    "Fixed per-neuron constants: baseline, private fluctuations (fast and slow), noise, identifiability."
     rng = np.random.default_rng(seed)
     n = len(NEURONS)
-    return pd.DataFrame({"baseline": np.clip(rng.lognormal(np.log(0.45), 0.6, n), 0.05, 5.0),
-                         "private": rng.lognormal(0, 0.3, n), "tau_s": np.exp(rng.uniform(np.log(10), np.log(150), n)),
-                         "noise": rng.uniform(0.6, 1.4, n), "identify": rng.lognormal(0, 0.7, n)},
-                        index=pd.Index(NEURONS, name="neuron"))
+    const = pd.DataFrame({"baseline": np.clip(rng.lognormal(np.log(0.45), 0.6, n), 0.05, 5.0),
+                          "private": rng.lognormal(0, 0.3, n), "tau_s": np.exp(rng.uniform(np.log(10), np.log(150), n)),
+                          "noise": rng.uniform(0.6, 1.4, n), "identify": rng.lognormal(0, 0.7, n)},
+                         index=pd.Index(NEURONS, name="neuron"))
+    # private slow fluctuations: where in the time-constant range (u), how large (scale)
+    return const.assign(slow_u=rng.random(n), slow_scale=rng.lognormal(0, 0.4, n))
 
 
 def _private_factor(L: np.ndarray) -> np.ndarray:
@@ -341,6 +388,21 @@ def _observe(F, rng, coverage, missing, weight) -> tuple[np.ndarray, np.ndarray]
     X[rng.random(X.shape) < missing] = np.nan
     return X, keep
 
+# %% ../nbs/05_virtual_worm.ipynb #ee67710e
+def _slow_taus(const: pd.DataFrame, L: np.ndarray, tau_range) -> np.ndarray:
+    "Each neuron's private slow time constant (s): on the neurons the slow state writes, 0 elsewhere."
+    lo, hi = tau_range
+    slow = L[[s.name for s in _SPECS].index("slow state")] != 0
+    return np.where(slow, lo * (hi / lo) ** const["slow_u"].to_numpy(), 0.0)
+
+
+def _slow_states(rng, n_frames, fps, taus, scale) -> np.ndarray:
+    "Private slow fluctuations (T, N): skewed OU processes (as `_private`) with time constants `taus`; 0 where tau is 0."
+    out = np.zeros((n_frames, len(taus)))
+    for j in np.flatnonzero(taus):
+        out[:, j] = scale[j] * (np.exp(0.7 * _ou(rng, n_frames, taus[j], fps)) - np.exp(0.245))
+    return out
+
 # %% ../nbs/05_virtual_worm.ipynb #c8c9f4f3
 def neuron_group(name: str) -> str:
     "The left/right pair a neuron belongs to: its name without the L or R suffix when the partner exists (`ASHL` -> `ASH`)."
@@ -355,6 +417,31 @@ def _identification(keep: np.ndarray, const: pd.DataFrame, rng: np.random.Genera
     return pd.DataFrame({"name": names, "neuron_group": [neuron_group(n) for n in names],
                          "confidence": np.round(1 / (1 + np.exp(-logit)), 2)})
 
+# %% ../nbs/05_virtual_worm.ipynb #27f11649
+def _confusable(a: str, b: str) -> bool:
+    "Whether an annotator could mistake neuron `a` for `b`: a left/right pair, or names sharing the first two characters."
+    return a != b and (neuron_group(a) == neuron_group(b) or a[:2] == b[:2])
+
+
+def _swap_labels(X: np.ndarray, keep: np.ndarray, const: pd.DataFrame, rate: float, rng) -> tuple[np.ndarray, list]:
+    "Exchange the traces of pairs of confusable observed neurons; also (label, true neuron) for every swapped label."
+    names = [NEURONS[k] for k in keep]
+    n_pairs = rng.poisson(rate * len(names) / 2)
+    hard = 1 / const["identify"].to_numpy()[keep]
+    free, swaps, X = np.ones(len(names), bool), [], X.copy()
+    for a in rng.choice(len(names), size=len(names), replace=False, p=hard / hard.sum()):
+        if len(swaps) == 2 * n_pairs:
+            break
+        partners = [b for b in np.flatnonzero(free) if _confusable(names[a], names[b])]
+        if not free[a] or not partners:
+            continue
+        same = np.array([names[b][:3] == names[a][:3] for b in partners], float)  # same class: 4x as likely
+        b = partners[rng.choice(len(partners), p=(1 + 3 * same) / (1 + 3 * same).sum())]
+        X[:, [a, b]] = X[:, [b, a]]
+        free[[a, b]] = False
+        swaps += [(names[a], names[b]), (names[b], names[a])]
+    return X, swaps
+
 # %% ../nbs/05_virtual_worm.ipynb #e3421bf0
 @dataclass(eq=False, repr=False)
 class GroundTruth:
@@ -368,6 +455,14 @@ class GroundTruth:
     selective_stimuli: list  # stimuli with a planted response
     null_stimuli: list  # stimuli without one (only the common flow artefact)
     params: dict = field(default_factory=dict)  # the generator's parameters
+    responses: pd.DataFrame = None  # per recording and stimulus-evoked feature: key, feature, responds, gain
+    weights: pd.DataFrame = None  # per recording, stimulus-evoked feature and written neuron: key, feature, neuron, factor
+    swaps: pd.DataFrame = None  # one row per mislabelled label: key, label, neuron (whose trace the label carries)
+
+    def __post_init__(self):
+        for name, cols in _INDIVIDUAL_COLUMNS.items():
+            if getattr(self, name) is None:
+                setattr(self, name, pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()}))
 
     @property
     def keys(self) -> list: return list(self.drivers)
@@ -393,6 +488,18 @@ class GroundTruth:
             sd = pd.Series(np.nanstd(np.where(mask, X, np.nan), axis=0), index=collection.neurons)
         return self.loadings.reindex(columns=collection.neurons) / sd.reindex(collection.neurons).to_numpy()
 
+    def responders(self, feature: str) -> list:
+        "Recording keys whose animal responded to `feature` (every recording for a feature no stimulus evokes)."
+        r = self.responses[self.responses.feature == feature]
+        return self.keys if r.empty else [k for k in self.keys if k in set(r.key[r.responds])]
+
+    def animal_loadings(self, key: str) -> pd.DataFrame:
+        "The loadings recording `key` expressed: each stimulus-evoked feature's neurons scaled by that animal's factors."
+        w = self.weights[self.weights.key == key]
+        factors = w.pivot(index="feature", columns="neuron", values="factor")
+        factors = factors.reindex(index=self.loadings.index, columns=self.loadings.columns).fillna(1.0)
+        return self.loadings * factors.to_numpy()
+
     def save(self, folder) -> Path:
         "Write to `folder` as CSV, JSON and npz files (never pickles)."
         return _save_ground_truth(self, folder)
@@ -405,7 +512,14 @@ class GroundTruth:
     def __repr__(self):
         kinds = self.features["kind"].value_counts().to_dict()
         return (f"GroundTruth({len(self.features)} features {kinds}, {len(self.drivers)} recordings, "
-                f"selective {len(self.selective_stimuli)}, null {self.null_stimuli})")
+                f"selective {len(self.selective_stimuli)}, null {self.null_stimuli}; "
+                f"{(~self.responses.responds.astype(bool)).sum()}/{len(self.responses)} non-responding animal x feature pairs, "
+                f"{len(self.swaps)} swapped labels)")
+
+
+_INDIVIDUAL_COLUMNS = {"responses": {"key": str, "feature": str, "responds": bool, "gain": float},
+                       "weights": {"key": str, "feature": str, "neuron": str, "factor": float},
+                       "swaps": {"key": str, "label": str, "neuron": str}}
 
 # %% ../nbs/05_virtual_worm.ipynb #e5ebfc07
 def _save_ground_truth(gt: GroundTruth, folder) -> Path:
@@ -414,7 +528,8 @@ def _save_ground_truth(gt: GroundTruth, folder) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, df, index in [("features", gt.features, False), ("loadings", gt.loadings, True),
-                            ("neurons", gt.neurons, True)]:
+                            ("neurons", gt.neurons, True), ("responses", gt.responses, False),
+                            ("weights", gt.weights, False), ("swaps", gt.swaps, False)]:
         with atomic_write(folder / f"{name}.csv") as f:
             df.to_csv(f, index=index, lineterminator="\n")
     arrays = {"drivers": {k: d.to_numpy(np.float32) for k, d in gt.drivers.items()},
@@ -450,6 +565,8 @@ def load_ground_truth(folder) -> GroundTruth:
         feats = pd.read_csv(folder / "features.csv", keep_default_na=False)
         loadings = pd.read_csv(folder / "loadings.csv", index_col=0)
         neurons = pd.read_csv(folder / "neurons.csv", index_col=0)
+        individual = {name: pd.read_csv(folder / f"{name}.csv", keep_default_na=False, dtype=cols)
+                      for name, cols in _INDIVIDUAL_COLUMNS.items()}
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise DataError(f"{folder}: unreadable ground-truth file ({str(e).splitlines()[0]})") from None
     drivers, windows, beh = (_read_npz(folder / f"{n}.npz") for n in ("drivers", "windows", "behaviour"))
@@ -459,10 +576,12 @@ def load_ground_truth(folder) -> GroundTruth:
         drivers={k: pd.DataFrame(drivers[k], columns=names) for k in meta["keys"]},
         windows={k: windows[k] for k in meta["keys"]},
         behaviour={k: pd.DataFrame({c: beh[f"{k}__{c}"] for c in cols}) for k, cols in meta["behaviour_columns"].items()},
-        selective_stimuli=meta["selective_stimuli"], null_stimuli=meta["null_stimuli"], params=meta["params"])
+        selective_stimuli=meta["selective_stimuli"], null_stimuli=meta["null_stimuli"], params=meta["params"],
+        **individual)
 
 
-_GT_FILES = ["features.csv", "loadings.csv", "neurons.csv", "drivers.npz", "windows.npz", "behaviour.npz", "meta.json"]
+_GT_FILES = ["features.csv", "loadings.csv", "neurons.csv", "responses.csv", "weights.csv", "swaps.csv", "drivers.npz",
+             "windows.npz", "behaviour.npz", "meta.json"]
 
 # %% ../nbs/05_virtual_worm.ipynb #f59bddfb
 def _check_params(p):
@@ -476,13 +595,18 @@ def _check_params(p):
         raise ValueError("n_animals >= 1, n_frames >= 2 and fps > 0 are required")
     if not 0 <= int(p["blank_frames"]) < int(p["n_frames"]):
         raise ValueError(f"blank_frames must be in 0..n_frames - 1, got {p['blank_frames']}")
+    for k in ("nonresponse", "neuron_dropout", "swap_rate"):
+        if not 0 <= p[k] <= 1:
+            raise ValueError(f"{k} must be a fraction in [0, 1], got {p[k]}")
+    if not 0 < p["slow_tau_s"][0] <= p["slow_tau_s"][1]:
+        raise ValueError(f"slow_tau_s must be (low, high) with 0 < low <= high, got {p['slow_tau_s']}")
     unknown = set(p["stimuli"]) - set(PANEL)
     if unknown:
         raise ValueError(f"unknown stimuli {sorted(unknown)}; the panel is {list(PANEL)}")
 
 # %% ../nbs/05_virtual_worm.ipynb #95ea3eaf
-def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Recording, np.ndarray]:
-    "One simulated animal as a Recording, and its drivers (T, features)."
+def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Recording, np.ndarray, dict]:
+    "One simulated animal as a Recording, its drivers (T, features), and what made it individual."
     rng = np.random.default_rng([p["seed"], i])
     key, n_frames, fps = f"{p['key_prefix']}{i:02d}", p["n_frames"], p["fps"]
     pairs = panel_schedule(rng, n_frames, fps, p["stimuli"], p["repeats"], p["baseline_s"], p["period_s"],
@@ -490,16 +614,33 @@ def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Record
     sched = pd.DataFrame(pairs, columns=["onset_frame", "label"])
     sched["offset_frame"] = sched["onset_frame"] + round(p["presentation_s"] * fps)
     sched["repeat"] = sched.groupby("label").cumcount()
-    D, beh = _animal_drivers(sched, n_frames, fps, rng, p)
+    responds, factors = _individuality(L, p, np.random.default_rng([p["seed"], i, 2]))  # streams of their own
+    D, beh, gain = _animal_drivers(sched, n_frames, fps, rng, p, responds)
     scale = p["private"] * const["private"].to_numpy() * _private_factor(L)
-    Y = D @ L + _private(rng, n_frames, fps, const, scale)
+    Y = D @ (L * factors) + _private(rng, n_frames, fps, const, scale)
+    slow_rng = np.random.default_rng([p["seed"], i, 4])
+    slow_scale = p["slow"] * const["slow_scale"].to_numpy() * slow_rng.lognormal(0, 0.3, len(NEURONS))
+    Y += _slow_states(slow_rng, n_frames, fps, _slow_taus(const, L, p["slow_tau_s"]), slow_scale)
     X, keep = _observe(_fluorescence(Y, rng, fps, const, p), rng, p["coverage"], p["missing"], const["identify"].to_numpy())
     X[:int(p["blank_frames"])] = np.nan
-    info = _identification(keep, const, np.random.default_rng([p["seed"], i, 1]))  # a stream of its own
+    X, swaps = _swap_labels(X, keep, const, p["swap_rate"], np.random.default_rng([p["seed"], i, 3]))
+    info = _identification(keep, const, np.random.default_rng([p["seed"], i, 1]))
     rec = Recording.from_array(X, info["name"].tolist(), fps, key=key, schedule=pairs,
                                presentation_s=p["presentation_s"], behaviour=beh, source=f"virtual worm {key}",
                                meta={"simulated": True, "seed": p["seed"], "animal": i, "neuron_info": info})
-    return rec, D.astype(np.float32)
+    return rec, D.astype(np.float32), {"responds": responds, "gain": gain, "factors": factors, "swaps": swaps}
+
+
+def _individual_tables(keys: list, individual: list, L: np.ndarray) -> dict:
+    "The ground truth's per-animal tables (responses, weights, swaps) from each animal's draws."
+    names, stim = [s.name for s in _SPECS], _stimulus_features()
+    responses, weights, swaps = [], [], []
+    for key, ind in zip(keys, individual):
+        responses += [(key, names[j], bool(ind["responds"][j]), float(ind["gain"][j])) for j in stim]
+        weights += [(key, names[j], NEURONS[n], float(ind["factors"][j, n])) for j in stim for n in np.flatnonzero(L[j])]
+        swaps += [(key, label, true) for label, true in ind["swaps"]]
+    return {name: pd.DataFrame(rows, columns=list(_INDIVIDUAL_COLUMNS[name])).astype(_INDIVIDUAL_COLUMNS[name])
+            for name, rows in [("responses", responses), ("weights", weights), ("swaps", swaps)]}
 
 # %% ../nbs/05_virtual_worm.ipynb #8551732c
 def virtual_worm(
@@ -518,7 +659,10 @@ def virtual_worm(
     late_s: float = 30.0,  # room needed after the last presentation (the late window)
     latency_s: tuple = (1.0, 3.0),  # sensory response latency, uniform per presentation
     response_cv: float = 0.25,  # repeat-to-repeat variability of response amplitudes (lognormal sigma)
-    animal_cv: float = 0.25,  # animal-to-animal variability of feature amplitudes (lognormal sigma)
+    animal_cv: float = 0.25,  # animal-to-animal variability of feature amplitudes (lognormal sigma): the per-animal gains
+    nonresponse: float = 0.15,  # probability that an animal does not respond at all to a stimulus-evoked feature
+    weight_cv: float = 0.15,  # animal-to-animal variability of a downstream neuron's weight in such a feature (lognormal sigma)
+    neuron_dropout: float = 0.1,  # probability that a downstream (non-sensory) neuron of such a feature is silent for it
     adaptation: float = 0.85,  # amplitude factor per earlier presentation of the same stimulus
     reversal_rate: float = 2.0,  # baseline reversal bouts per minute
     reversal_s: float = 4.0,  # median reversal duration
@@ -530,6 +674,9 @@ def virtual_worm(
     gain_cv: float = 0.2,  # per-animal, per-neuron gain variability (lognormal sigma)
     brightness_cv: float = 0.1,  # per-animal and per-neuron baseline variability (lognormal sigma)
     private: float = 0.05,  # scale of each neuron's private spontaneous fluctuation (dF/F)
+    slow: float = 0.05,  # scale of the private slow fluctuation of the neurons the slow state writes (dF/F)
+    slow_tau_s: tuple = (30.0, 120.0),  # time-constant range of the slow state (per animal) and private slow parts (per neuron)
+    swap_rate: float = 0.01,  # expected fraction of labels carrying a confusable neuron's trace (swapped in pairs)
     noise: float = 0.02,  # white measurement noise, as a fraction of baseline
     drift: float = 0.03,  # slow drift (5 min OU), as a fraction of baseline
     bleach: tuple = (0.05, 0.25),  # range of the fraction bleached over the recording's exponential (15 min)
@@ -539,25 +686,28 @@ def virtual_worm(
     "Simulate the chemosensory panel: a `Collection` of raw-fluorescence recordings and its `GroundTruth`."
     p = dict(locals())
     p["stimuli"] = list(PANEL) if stimuli is None else list(stimuli)
-    p["coverage"], p["latency_s"], p["bleach"] = (tuple(map(float, p[k])) for k in ("coverage", "latency_s", "bleach"))
+    for k in ("coverage", "latency_s", "bleach", "slow_tau_s"):
+        p[k] = tuple(map(float, p[k]))
     _check_params(p)
     feats, L = planted_features()
     const = _neuron_constants()
     out = [_animal(i, p, L.to_numpy(), const) for i in range(int(n_animals))]
-    recs = [r for r, _ in out]
+    recs = [r for r, _, _ in out]
     seen = set().union(*(r.neurons for r in recs))
+    neurons = const[["baseline"]].assign(slow_tau_s=_slow_taus(const, L.to_numpy(), p["slow_tau_s"]))
     gt = GroundTruth(
-        features=feats, loadings=L * const["baseline"].to_numpy(), neurons=const[["baseline"]].copy(),
-        drivers={r.key: pd.DataFrame(D, columns=feats["name"].tolist()) for r, D in out},
+        features=feats, loadings=L * const["baseline"].to_numpy(), neurons=neurons,
+        drivers={r.key: pd.DataFrame(D, columns=feats["name"].tolist()) for r, D, _ in out},
         windows={r.key: np.asarray(r.stimulus_labels(), dtype=str) for r in recs},
         behaviour={r.key: r.behaviour.copy() for r in recs},
         selective_stimuli=[s for s in p["stimuli"] if s in set(feats["stimuli"].str.split(";").sum())],
         null_stimuli=[s for s in p["stimuli"] if s not in set(feats["stimuli"].str.split(";").sum())],
-        params={k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()})
+        params={k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()},
+        **_individual_tables([r.key for r in recs], [ind for _, _, ind in out], L.to_numpy()))
     return Collection(recs, neurons=[n for n in NEURONS if n in seen]), gt
 
 # %% ../nbs/05_virtual_worm.ipynb #897053fd
-DATA_VERSION = "3"  # bump whenever the generator's output changes, so that caches are rebuilt
+DATA_VERSION = "4"  # bump whenever the generator's output changes, so that caches are rebuilt
 
 
 def _sha256(path) -> str:
