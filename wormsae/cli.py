@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "library's defaults")
     t.add_argument("--seeds", type=int, default=None,
                    help="models trained together from different seeds, to measure which units come back (1: none; default 3)")
-    t.add_argument("--steps", type=int, default=None, help="optimizer steps (default 400)")
+    t.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
     t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.024)")
     t.add_argument("--n-val", type=int, default=2, help="animals held out for validation")
     t.add_argument("--seed", type=int, default=0, help="the same seed gives the same model (on the CPU)")

@@ -135,7 +135,7 @@ def _pca_rows(train, val, sizes, tc, truth=None):
                          **({"mcc": m["mcc"]} if truth is not None else {})})
     return pd.DataFrame(rows)
 
-# %% ../nbs/10b_sweep.ipynb #dbec089e
+# %% ../nbs/10b_sweep.ipynb #23d2c4c9
 SIZE_EXPANSIONS = (0.25, 0.5, 1.0)  # candidate widths, in units per neuron
 SIZE_KS = (4, 8, 16)  # candidate numbers of active units per frame
 
@@ -198,8 +198,13 @@ def _animal_folds(col, n_folds, seed):
 def _size_choice(table, folds, n_animals, n_folds) -> SizeChoice:
     "The candidate with the most stable explained variance (ties: the smaller model)."
     best = table.sort_values(["score", "d_sae", "k"], ascending=[False, True, True], kind="stable").iloc[0]
-    reason = (f"{int(best.d_sae)} units, k={int(best.k)}, chosen by {min(n_folds, n_animals)}-fold cross-validation "
-              f"over {n_animals} animals from {len(table)} candidates: the most stable explained variance "
-              f"({best.score:.2f} = (1 - held-out FVU {best.fvu:.3f}) x {best.n_stable:.0f} of {int(best.d_sae)} units "
-              f"learned again by a second seed)")
+    how = f"{min(n_folds, n_animals)}-fold cross-validation over {n_animals} animals from {len(table)} candidates"
+    if best.score > 0:
+        why = (f"chosen by {how}: the most stable explained variance ({best.score:.2f} = (1 - held-out FVU "
+               f"{best.fvu:.3f}) x {best.n_stable:.0f} of {int(best.d_sae)} units learned again by a second seed)")
+    else:
+        why = (f"the smallest candidate, because in {how} no size had a unit that a second seed learned again "
+               f"(held-out FVU {table.fvu.min():.3f}-{table.fvu.max():.3f}): these data choose no size, and no "
+               "unit of any size is a finding")
+    reason = f"{int(best.d_sae)} units, k={int(best.k)}, {why}"
     return SizeChoice(float(best.expansion), int(best.k), int(best.d_sae), reason, table, folds)

@@ -22,13 +22,13 @@ from .sae import SAE, SAEConfig, SAEStack, loss_terms, normalize_decoder_, resol
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_at', 'member_seeds', 'TrainResult', 'TrainingDiverged', 'train_sae']
 
-# %% ../nbs/10_train.ipynb #f1d4c95d
+# %% ../nbs/10_train.ipynb #879b520d
 @dataclass
 class TrainConfig:
     "How to train an SAE; every field has a default that works on the virtual worm."
     lr: float = 2.4e-2  # peak learning rate (Adam)
     batch_size: int = 1024  # frames per step
-    steps: int | None = 400  # optimizer steps (ignored when `epochs` is given)
+    steps: int | None = 800  # optimizer steps (ignored when `epochs` is given)
     epochs: float | None = None  # passes over the training frames, alternative to `steps`
     max_epochs: float | None = 30  # with `steps`: at most this many passes (small data sets overfit with more; None: no cap)
     warmup: float = 0.05  # fraction of steps with a linear learning-rate ramp
