@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['SCHEDULE_COLUMNS', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'empty_schedule', 'make_schedule', 'stimulus_labels',
-           'Recording', 'Collection', 'NormStats']
+__all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'empty_schedule',
+           'make_schedule', 'stimulus_labels', 'Recording', 'Collection', 'NormStats']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
@@ -25,6 +25,12 @@ class DataError(ValueError):
 def _fail(source, problem: str):
     "Raise a `DataError` prefixed with the source it concerns."
     raise DataError(f"{source}: {problem}" if source else problem)
+
+
+# Whole-brain calcium imaging runs at roughly 0.1 to 20 volumes per second. A rate outside these bounds means
+# timestamps in another unit (ns, days) or corrupt ones, and analyses that count frames per second (windows,
+# lags) would then ask for absurd amounts of memory; every reader refuses such a recording.
+FRAME_RATE_BOUNDS = (0.01, 1000.0)  # frames per second
 
 # %% ../nbs/00_data.ipynb #ea7ef855
 SCHEDULE_COLUMNS = ["onset_frame", "label", "offset_frame", "repeat"]
@@ -36,8 +42,15 @@ def empty_schedule() -> pd.DataFrame:
                          "offset_frame": pd.Series(dtype="int64"), "repeat": pd.Series(dtype="int64")})
 
 
+MAX_FRAME = 2**53  # no recording has this many frames; beyond it, floats stop counting whole numbers exactly
+
+
 def _as_frame_number(value, source, what: str) -> int:
     "An integer frame number from an int, an integral float or a numeric string."
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        if abs(int(value)) > MAX_FRAME:  # a 4,000-digit onset would overflow every float conversion
+            _fail(source, f"{what} is a whole number of {abs(int(value)).bit_length()} bits, beyond any frame number")
+        return int(value)
     if isinstance(value, str):
         try:
             value = float(value.strip())
@@ -47,6 +60,8 @@ def _as_frame_number(value, source, what: str) -> int:
         _fail(source, f"{what} {value!r} is not a frame number")
     if not math.isfinite(value) or abs(value - round(value)) > 1e-6:
         _fail(source, f"{what} {value!r} is not a whole frame number")
+    if abs(value) > MAX_FRAME:
+        _fail(source, f"{what} {value!r} is beyond any frame number")
     return int(round(value))
 
 # %% ../nbs/00_data.ipynb #09e7702b
@@ -152,12 +167,9 @@ class Recording:
         self.key = str(self.key)
         self.traces = _check_traces(self.traces, src)
         self.neurons = _check_neurons(self.neurons, self.traces.shape[1], src)
-        if not (isinstance(self.fps, (int, float, np.number)) and math.isfinite(self.fps) and self.fps > 0):
-            _fail(src, f"fps must be a positive number, got {self.fps!r}")
-        self.fps = float(self.fps)
+        self.fps = _check_rate(self.fps, src)
         self.times = _check_times(self.times, self.n_frames, self.fps, src)
-        if self.schedule is None or not set(SCHEDULE_COLUMNS) <= set(self.schedule.columns):
-            self.schedule = make_schedule(self.schedule, self.n_frames, source=src)
+        self.schedule = make_schedule(self.schedule, self.n_frames, source=src)  # a DataFrame is checked as pairs are
         self.behaviour = _check_behaviour(self.behaviour, self.n_frames, src)
 
     @property
@@ -221,6 +233,17 @@ def _check_neurons(neurons, n, source) -> list:
     if dup:
         _fail(source, f"duplicated neuron names {dup[:10]}; each neuron must appear once")
     return names
+
+
+def _check_rate(fps, source) -> float:
+    "The frame rate as a float inside `FRAME_RATE_BOUNDS`."
+    if isinstance(fps, (bool, np.bool_)) or not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
+        _fail(source, f"fps must be a positive number, got {fps!r}")
+    low, high = FRAME_RATE_BOUNDS
+    if not low <= fps <= high:
+        _fail(source, f"the frame rate is {float(fps):.3g} frames per second; expected {low:g} to {high:g} "
+                      "(are the timestamps in seconds?)")
+    return float(fps)
 
 
 def _check_times(times, n, fps, source) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -17,10 +18,65 @@ import pandas as pd
 from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
 
 # %% auto #0
-__all__ = ['HDF5_SIGNATURE', 'BEHAVIOUR_RENAME', 'GAP_PERIODS', 'INFO_COLUMNS', 'NSM_NAMES', 'SCHEDULES', 'is_hdf5',
-           'is_flavell_h5', 'splits_problem', 'frame_timestamps', 'time_segments', 'read_labels', 'placeholder_name',
-           'resolve_labels', 'roi_agreement', 'name_nsm', 'reversal_schedule', 'events_schedule', 'food_schedule',
-           'recording_key', 'find_labels', 'read_flavell_h5']
+__all__ = ['MAX_EXPANSION', 'MAX_READ_BYTES', 'MAX_TEXT_CELL', 'MAX_LINKS', 'HDF5_SIGNATURE', 'BEHAVIOUR_RENAME', 'GAP_PERIODS',
+           'MAX_LABELS_BYTES', 'MAX_JSON_DEPTH', 'INFO_COLUMNS', 'NSM_NAMES', 'SCHEDULES', 'check_local',
+           'read_dataset', 'is_hdf5', 'is_flavell_h5', 'splits_problem', 'frame_timestamps', 'time_segments',
+           'read_labels', 'placeholder_name', 'resolve_labels', 'roi_agreement', 'name_nsm', 'reversal_schedule',
+           'events_schedule', 'food_schedule', 'recording_key', 'find_labels', 'read_flavell_h5']
+
+# %% ../nbs/02_flavell.ipynb #32c26adb
+MAX_EXPANSION = 1032  # deflate's largest compression ratio: no compressed dataset expands more than this
+MAX_READ_BYTES = 4 * 2**30  # 4 GiB: far above any traces or behaviour array (1,000 neurons for 24 h at 10 Hz is 3.5 GB)
+MAX_TEXT_CELL = 100_000  # characters of one text value (a label, a name, a stimulus); more is not metadata
+MAX_LINKS = 100_000  # objects a recording file may hold, with room to spare; bounds the time of `check_local`
+
+
+def check_local(f, source):
+    "Refuse an open HDF5 file with links or datasets that reach other files (before anything is read)."
+    import h5py
+    links = []  # collected first: an exception raised inside h5py's visit does not come out intact
+    f.visititems_links(lambda name, link: links.append((name, link)) or (True if len(links) > MAX_LINKS else None))
+    if len(links) > MAX_LINKS:
+        raise DataError(f"{source}: more than {MAX_LINKS:,} objects; not a recording file")
+    for name, link in links:
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(f"{source}: '{name}' is an external link to {link.filename!r}:{link.path}; links "
+                            "leaving the file are not followed (the recording must be self-contained)")
+        if isinstance(link, h5py.HardLink) and isinstance(f.get(name), h5py.Dataset):
+            _check_storage(f[name], name, source)
+
+
+def _check_storage(ds, name, source):
+    "A dataset must keep its values in this file."
+    if ds.is_virtual:
+        raise DataError(f"{source}: dataset '{name}' is a virtual dataset mapping other files; not followed")
+    if ds.external:
+        raise DataError(f"{source}: dataset '{name}' keeps its values in the external file "
+                        f"{ds.external[0][0]!r}; not followed (the recording must be self-contained)")
+
+
+def read_dataset(ds, source=None):
+    "All values of an h5py dataset, after checking that the file holds what its shape declares."
+    source = source or ds.file.filename
+    declared = ds.size * ds.dtype.itemsize
+    stored = ds.id.get_storage_size()
+    factor = MAX_EXPANSION if ds.id.get_create_plist().get_nfilters() else 1
+    if declared > min(max(stored * factor, 4096), MAX_READ_BYTES):
+        raise DataError(f"{source}: dataset '{ds.name}' declares shape {ds.shape} ({declared:,} bytes) but the "
+                        f"file holds {stored:,} bytes of it; not read")
+    value = ds[()]
+    if ds.dtype.kind == "O" or ds.dtype.kind in "SU":
+        _check_text(value, ds.name, source)
+    return value
+
+
+def _check_text(value, name, source):
+    "Every text value of a dataset is at most `MAX_TEXT_CELL` characters."
+    cells = np.ravel(np.asarray(value, dtype=object)) if not isinstance(value, (bytes, str)) else [value]
+    longest = max((len(c) for c in cells if isinstance(c, (bytes, str))), default=0)
+    if longest > MAX_TEXT_CELL:
+        raise DataError(f"{source}: dataset '{name}' holds a text of {longest:,} characters; expected at most "
+                        f"{MAX_TEXT_CELL:,}")
 
 # %% ../nbs/02_flavell.ipynb #aa561b2d
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -44,6 +100,10 @@ def is_flavell_h5(path) -> bool:
     try:
         import h5py
         with h5py.File(path, "r") as f:
+            try:
+                check_local(f, path)
+            except DataError:
+                return "gcamp" in f  # links out: the reader says why it refuses the file
             return isinstance(f.get("gcamp/trace_array"), h5py.Dataset)
     except Exception:
         return False
@@ -59,7 +119,9 @@ def _dataset(f, name: str, source, required: bool = True):
             raise DataError(f"{source}: dataset '{name}' {what}; expected a Flavell-lab processed HDF5 file")
         return None
     try:
-        return obj[()]
+        return read_dataset(obj, source)
+    except DataError:
+        raise
     except Exception as e:
         raise DataError(f"{source}: cannot read dataset '{name}' ({e})") from None
 
@@ -73,9 +135,15 @@ def _open_h5(path):
     if not is_hdf5(path):
         raise DataError(f"{path}: not an HDF5 file (it lacks the HDF5 signature)")
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except Exception as e:
         raise DataError(f"{path}: cannot open the HDF5 file ({e})") from None
+    try:
+        check_local(f, path)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 # %% ../nbs/02_flavell.ipynb #ff714672
 def _traces(f, trace: str, source) -> np.ndarray:
@@ -131,8 +199,9 @@ def _is_empty(value) -> bool:
 
 # %% ../nbs/02_flavell.ipynb #15e7caba
 def _plain(x):
-    "A numpy scalar as the Python value it holds (for messages)."
-    return x.item() if isinstance(x, np.generic) else x
+    "A numpy scalar as the Python value it holds (for messages); a long text is cut."
+    x = x.item() if isinstance(x, np.generic) else x
+    return x[:40] + (b"..." if isinstance(x, bytes) else "...") if isinstance(x, (bytes, str)) and len(x) > 40 else x
 
 # %% ../nbs/02_flavell.ipynb #56a8f5c8
 def _whole_numbers(value, name: str, source, what: str, low: int = 1, high: int = 2**31 - 1) -> np.ndarray:
@@ -245,16 +314,22 @@ def _number(value, where, what) -> float:
     if value is None:
         return float("nan")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DataError(f"{where}: {what} is {value!r}; expected a number")
-    return float(value)
+        raise DataError(f"{where}: {what} is {_plain(str(value))!r}; expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise DataError(f"{where}: {what} is not a finite number; expected a number such as 4")
+    return number
 
 
 def _roi_number(value, where, key) -> int | None:
     "The NeuroPAL ROI of a label entry (1-based); None when absent."
     if value is None:
         return None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value == int(value)
-    if not ok or value < 1:
+    whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+    if isinstance(value, bool) or not whole or not 1 <= value <= 2**31:
         raise DataError(f"{where}: neuropal_roi of entry {key!r} is {value!r}; expected a positive whole number")
     return int(value)
 
@@ -263,14 +338,55 @@ def _column_index(key, n_columns: int, where, h5_source) -> int:
     "A 0-based column index from a JSON key such as `'17'`."
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         col = int(key)
-    elif isinstance(key, str) and key.strip().isdigit():
+    elif isinstance(key, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", key):  # ASCII digits: '²' is a digit to str
         col = int(key.strip())
     else:
-        raise DataError(f"{where}: key {key!r} is not an integer column index of the trace array")
+        raise DataError(f"{where}: key {_plain(str(key))!r} is not an integer column index of the trace array")
     if not 0 <= col < n_columns:
         raise DataError(f"{where}: key {key!r} points to column {col}, but the trace array of {h5_source} "
                         f"has {n_columns} columns (0..{n_columns - 1}); these labels look like another recording's")
     return col
+
+
+MAX_LABELS_BYTES = 10 * 2**20  # a labels file of 1,000 neurons takes about 200 kB
+MAX_JSON_DEPTH = 32  # labels are two levels deep; deeper nesting is refused before parsing (no recursion blow-up)
+
+
+def _labels_json(path: Path, where: str):
+    "The parsed labels file: bounded in size and depth first, numbers parsed without overflow."
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_LABELS_BYTES:
+            problem = "not a file" if path.exists() and not path.is_file() else "file not found" if not path.exists() \
+                else f"{path.stat().st_size:,} bytes, more than a labels file of {MAX_LABELS_BYTES:,}"
+            raise DataError(f"{where}: cannot read the labels file ({problem})")
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DataError(f"{where}: cannot read the labels file ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{where}: not a valid JSON file ({e})") from None
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise DataError(f"{where}: JSON nested more than {MAX_JSON_DEPTH} levels deep; expected an object of entries")
+    try:
+        return json.loads(text, parse_int=_json_int, parse_constant=_no_constant)
+    except (json.JSONDecodeError, ValueError, RecursionError) as e:
+        raise DataError(f"{where}: not a valid JSON file ({_plain(str(e))})") from None
+
+
+def _json_depth(text: str) -> int:
+    "The deepest nesting of arrays and objects in a JSON text (strings ignored), without parsing it."
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text).encode("utf-8", "replace")
+    chars = np.frombuffer(bare, np.uint8)
+    steps = np.isin(chars, (ord("["), ord("{"))).astype(np.int64) - np.isin(chars, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _json_int(digits: str):
+    "A JSON integer; one too long for `int` (Python refuses > 4300 digits) becomes a float, infinite if need be."
+    return int(digits) if len(digits) <= 18 else float(digits)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_labels(labels, n_columns: int, source="") -> dict:
@@ -279,12 +395,7 @@ def read_labels(labels, n_columns: int, source="") -> dict:
         raw, where = labels, f"labels for {source}" if source else "labels"
     else:
         where = str(labels)
-        try:
-            raw = json.loads(Path(labels).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise DataError(f"{where}: cannot read the labels file ({e.strerror or e})") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise DataError(f"{where}: not a valid JSON file ({e})") from None
+        raw = _labels_json(Path(labels), where)
     if not isinstance(raw, dict):
         raise DataError(f"{where}: expected a JSON object mapping column indices to labels, got {type(raw).__name__}")
     out = {}

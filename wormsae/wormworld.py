@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, Recording, make_schedule
+from .data import FRAME_RATE_BOUNDS, DataError, Recording, make_schedule
 from .files import atomic_write
 
 # %% auto #0
-__all__ = ['TIME_HEADER', 'FRAME_HEADER', 'FRAME_INTERVAL_S', 'FRAME_RATE', 'LAYOUTS', 'time_of_header', 'frame_of_header',
-           'parse_stimulus_cell', 'read_wormworld_csv', 'write_wormworld_csv']
+__all__ = ['TIME_HEADER', 'FRAME_HEADER', 'FRAME_INTERVAL_S', 'FRAME_RATE', 'MAX_STIMULUS_CELL', 'LAYOUTS', 'time_of_header',
+           'frame_of_header', 'parse_stimulus_cell', 'read_wormworld_csv', 'write_wormworld_csv']
 
 # %% ../nbs/01_wormworld.ipynb #95adebbc
 TIME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*s\s*$")
@@ -82,7 +82,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     is_frame = set(frame_cols)
     text_cols = [n for n in names if n not in is_frame]
     options = dict(header=0, names=names, index_col=False, keep_default_na=False, na_values=[""],
-                   skipinitialspace=True, skip_blank_lines=True, low_memory=False)
+                   skipinitialspace=True, skip_blank_lines=True, low_memory=False, encoding="utf-8-sig")
     try:
         # two reads (text columns as written, frames as numbers): cheaper than one read with a `dtype=` mapping
         # for a few columns of a file with thousands
@@ -139,7 +139,7 @@ def _same_value(header: list, parse) -> list:
 def _first_row(path: Path) -> list[str]:
     "The first non-blank row of the file, as strings."
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark is not a header
             return next((row for row in csv.reader(f) if any(x.strip() for x in row)), [])
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file (could not decode it as UTF-8)") from None
@@ -286,7 +286,7 @@ def _timed_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarr
 def _frame_rate(times, path) -> float:
     "Frames per second from the median frame interval, checked to be plausible."
     fps = 1.0 / float(np.median(np.diff(times)))
-    if not 1e-4 < fps < 1e4:
+    if not FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]:
         raise DataError(f"{path}: the frame times imply {fps:.3g} frames per second; expected column headers in seconds")
     return fps
 
@@ -295,7 +295,7 @@ def _rate_option(fps, path) -> float | None:
     "The `fps` option checked: None, or a plausible number of frames per second."
     if fps is None:
         return None
-    if not (_is_real(fps) and 1e-4 < fps < 1e4):
+    if not (_is_real(fps) and FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]):
         raise DataError(f"{path}: fps={fps!r} is not a usable frame rate; expected a positive number of frames per "
                         "second (the chemosensory panel's is 2.667)")
     return float(fps)
@@ -366,8 +366,14 @@ def _number_option(value, name: str, path):
     return value
 
 # %% ../nbs/01_wormworld.ipynb #5a39b2e4
+MAX_STIMULUS_CELL = 1_000_000  # characters; 10,000 presentations take about 300,000: more is not a schedule
+
+
 def parse_stimulus_cell(text: str, source="") -> list[tuple]:
     "Parse a schedule cell such as `\"[(180, 'OP50'), (340, '10mM CuSO4')]\"` into (onset, label) pairs, safely."
+    if len(str(text)) > MAX_STIMULUS_CELL:
+        raise DataError(f"{source}: the stimulus cell holds {len(str(text)):,} characters; expected a list of "
+                        f"(onset_frame, label) pairs of at most {MAX_STIMULUS_CELL:,}")
     try:
         value = ast.literal_eval(str(text).strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
