@@ -31,8 +31,8 @@ MAX_TEXT_CELL = 100_000  # characters of one text value (a label, a name, a stim
 MAX_LINKS = 100_000  # objects a recording file may hold, with room to spare; bounds the time of `check_local`
 
 
-def check_local(f, source):
-    "Refuse an open HDF5 file with links or datasets that reach other files (before anything is read)."
+def check_local(f, source, storage: bool = True):
+    "Refuse an open HDF5 file with links (and, with `storage`, datasets) that reach other files, before reading."
     import h5py
     links = []  # collected first: an exception raised inside h5py's visit does not come out intact
     f.visititems_links(lambda name, link: links.append((name, link)) or (True if len(links) > MAX_LINKS else None))
@@ -42,7 +42,7 @@ def check_local(f, source):
         if isinstance(link, h5py.ExternalLink):
             raise DataError(f"{source}: '{name}' is an external link to {link.filename!r}:{link.path}; links "
                             "leaving the file are not followed (the recording must be self-contained)")
-        if isinstance(link, h5py.HardLink) and isinstance(f.get(name), h5py.Dataset):
+        if storage and isinstance(link, h5py.HardLink) and isinstance(f.get(name), h5py.Dataset):
             _check_storage(f[name], name, source)
 
 
@@ -58,6 +58,7 @@ def _check_storage(ds, name, source):
 def read_dataset(ds, source=None):
     "All values of an h5py dataset, after checking that the file holds what its shape declares."
     source = source or ds.file.filename
+    _check_storage(ds, ds.name.lstrip("/"), source)
     declared = ds.size * ds.dtype.itemsize
     stored = ds.id.get_storage_size()
     factor = MAX_EXPANSION if ds.id.get_create_plist().get_nfilters() else 1

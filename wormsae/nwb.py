@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
-from .flavell import is_hdf5, resolve_labels
+from .flavell import check_local, is_hdf5, read_dataset, resolve_labels
 
 # %% auto #0
 __all__ = ['NAME_COLUMNS', 'TABLE_ORDER', 'LABEL_COLUMNS', 'SPECIES', 'YOUNG_ADULT_AGE', 'EXTENSION', 'is_nwb',
@@ -62,11 +62,11 @@ def _cell_text(cell) -> str:
 
 def _column(table, name: str) -> list:
     "The cells of a table column, one per row (a list per row for a ragged column)."
-    values = table[name][()]
+    values = read_dataset(table[name])
     index = table.get(f"{name}_index")
     if index is None:
         return list(values)
-    ends = np.asarray(index[()], dtype=np.int64)
+    ends = np.asarray(read_dataset(index), dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]])
     return [list(values[a:b]) for a, b in zip(starts, ends)]
 
@@ -74,9 +74,11 @@ def _column(table, name: str) -> list:
 _LEAF_KINDS = ("Segmentation", "Table", "Intervals", "Series", "Volume", "Labels", "Image")
 
 
-def _walk_series(group, path: str, via_link: bool, found: list):
-    "Append (path, series, via_link) for every RoiResponseSeries under `group`."
+def _walk_series(group, path: str, via_link: bool, found: list, depth: int = 0):
+    "Append (path, series, via_link) for every RoiResponseSeries under `group` (soft-link cycles end at depth 16)."
     import h5py
+    if depth > 16:
+        return
     for name in group:
         link = group.get(name, getlink=True)
         if isinstance(link, h5py.ExternalLink):
@@ -88,7 +90,7 @@ def _walk_series(group, path: str, via_link: bool, found: list):
         if kind == "RoiResponseSeries":
             found.append((here, obj, linked))
         elif not any(k in kind for k in _LEAF_KINDS):
-            _walk_series(obj, here, linked, found)
+            _walk_series(obj, here, linked, found, depth + 1)
 
 
 def _all_series(f) -> dict:
@@ -153,7 +155,7 @@ def _scaled(ds) -> np.ndarray:
     "A TimeSeries `data` dataset with its `conversion` and `offset` applied (its own dtype when there are none)."
     conversion = float(ds.attrs.get("conversion", 1.0))
     offset = float(ds.attrs.get("offset", 0.0))
-    values = ds[()]
+    values = read_dataset(ds)
     return values if conversion == 1.0 and offset == 0.0 else values * conversion + offset
 
 
@@ -177,7 +179,7 @@ def _times(s, n_frames: int, plane_rate, source):
     "Frame times (seconds from the session start) and the frame rate of a series group."
     name = s.name.rsplit("/", 1)[-1]
     if "timestamps" in s:
-        t = np.asarray(s["timestamps"][()], dtype=np.float64).ravel()
+        t = np.asarray(read_dataset(s["timestamps"]), dtype=np.float64).ravel()
         if t.shape != (n_frames,):
             raise DataError(f"{source}: series {name!r} has {t.size} timestamps for {n_frames} frames")
         if not np.isfinite(t).all() or (np.diff(t) <= 0).any():
@@ -188,7 +190,7 @@ def _times(s, n_frames: int, plane_rate, source):
         fps = float(start.attrs.get("rate", 0)) if start is not None else 0.0
         if not (np.isfinite(fps) and fps > 0):
             raise DataError(f"{source}: series {name!r} has neither timestamps nor a positive rate")
-        t = float(start[()]) + np.arange(n_frames) / fps
+        t = float(read_dataset(start)) + np.arange(n_frames) / fps
     if plane_rate and abs(plane_rate - fps) <= 1e-3 * fps:
         fps = float(plane_rate)
     return t, fps
@@ -198,7 +200,7 @@ def _plane_rate(table):
     "The `imaging_rate` of the imaging plane a ROI table links to, or None."
     plane = table.get("imaging_plane")
     rate = plane.get("imaging_rate") if plane is not None else None
-    return float(rate[()]) if rate is not None else None
+    return float(read_dataset(rate)) if rate is not None else None
 
 # %% ../nbs/03_nwb.ipynb #57c67328
 NAME_COLUMNS = ("neuron_name", "neuron_names", "id_labels", "id_label", "label", "labels", "name", "names",
@@ -212,7 +214,7 @@ def _roi_rows(s, source):
     if ref is None:
         raise DataError(f"{source}: series {s.name!r} has no 'rois' region pointing into a ROI table")
     table = s.file[ref]
-    rows = np.asarray(rois[()], dtype=np.int64).ravel()
+    rows = np.asarray(read_dataset(rois), dtype=np.int64).ravel()
     n_rows = len(table["id"]) if "id" in table else 0
     if len(rows) and (rows.min() < 0 or rows.max() >= n_rows):
         raise DataError(f"{source}: series {s.name!r} refers to ROI rows up to {rows.max()}, "
@@ -239,7 +241,7 @@ def _segmentation_labels(f, table, n_rows: int, source):
         return None
     found.sort(key=lambda x: (not x[0], not x[1]))
     obj = found[0][2]
-    return obj.name.lstrip("/"), [_cell_text(v) for v in obj["labels"][()]]
+    return obj.name.lstrip("/"), [_cell_text(v) for v in read_dataset(obj["labels"])]
 
 
 def _name_column(table, n_rows: int, source):
@@ -324,8 +326,8 @@ def intervals_to_frames(start, stop, labels, times, source="") -> list[tuple]:
     inside = (on < n) & (stop[order] > times[0])
     if (~inside).any():
         _warn_outside(start, stop, times, int((~inside).sum()), source)
-    rows = [(int(a), _cell_text(labels[i]), int(max(b, a + 1)))
-            for a, b, i, keep in zip(on, off, order, inside) if keep]
+    rows = _merge_simultaneous([(int(a), _cell_text(labels[i]), int(max(b, a + 1)))
+                                for a, b, i, keep in zip(on, off, order, inside) if keep], source)
     clipped = 0
     for k in range(len(rows) - 1):
         if rows[k][2] > rows[k + 1][0] and rows[k + 1][0] > rows[k][0]:
@@ -334,6 +336,22 @@ def intervals_to_frames(start, stop, labels, times, source="") -> list[tuple]:
     if clipped:
         warnings.warn(f"{source}: {clipped} presentation(s) overlapped the next one and were cut at its onset", stacklevel=3)
     return rows
+
+
+def _merge_simultaneous(rows: list, source) -> list:
+    "Rows (sorted by onset) with those starting on one frame merged: labels sorted and joined by ' + ', the latest offset."
+    merged = []
+    for on, label, off in rows:
+        if merged and merged[-1][0] == on:
+            labels = sorted(set(merged[-1][1].split(" + ")) | {label})
+            merged[-1] = (on, " + ".join(labels), max(merged[-1][2], off))
+        else:
+            merged.append((on, label, off))
+    compound = [label for _, label, _ in merged if " + " in label]
+    if compound:
+        warnings.warn(f"{source}: stimuli starting on the same frame are one presentation of the compound stimulus: "
+                      f"{', '.join(map(repr, dict.fromkeys(compound)))}", stacklevel=4)
+    return merged
 
 
 def _warn_outside(start, stop, times, n_out: int, source):
@@ -357,8 +375,8 @@ def _nwb_schedule(f, times, fps, spec, source):
     if chosen is None:
         return None, None
     name, table, col = chosen
-    start = np.asarray(table["start_time"][()], dtype=np.float64)
-    stop = np.asarray(table["stop_time"][()], dtype=np.float64)
+    start = np.asarray(read_dataset(table["start_time"]), dtype=np.float64)
+    stop = np.asarray(read_dataset(table["stop_time"]), dtype=np.float64)
     labels = _column(table, col)
     if not (len(start) == len(stop) == len(labels)):
         raise DataError(f"{source}: interval table {name!r} has columns of different lengths "
@@ -401,7 +419,7 @@ def _nwb_behaviour(f, n_frames: int, source):
 def _dataset_text(group, name: str) -> str:
     "A scalar string dataset as text ('' when absent)."
     ds = group.get(name) if group is not None else None
-    return _text(ds[()]).strip() if ds is not None and ds.shape == () else ""
+    return _text(read_dataset(ds)).strip() if ds is not None and ds.shape == () else ""
 
 
 def _session(f) -> dict:
@@ -426,9 +444,15 @@ def _open_nwb(path: Path):
     if not is_nwb(path):
         raise DataError(f"{path}: not an NWB file (expected an HDF5 file with an 'nwb_version' attribute)")
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except Exception as e:
         raise DataError(f"{path}: cannot open the NWB file ({type(e).__name__}: {e})") from None
+    try:
+        check_local(f, path, storage=False)  # no link leaves the file; read_dataset checks the storage of what it reads
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def read_nwb(path, series: str | None = None, schedule=None, key: str | None = None,
