@@ -248,6 +248,28 @@ def _counts(animals):
     n_base = np.stack([a.assign @ (a.base_ends - a.base_starts) for a in animals])[..., None]
     return n_win, n_base
 
+# %% ../nbs/11_interp.ipynb #55b22310
+def _untestable(collection: Collection, tests: pd.DataFrame, design: str, baseline) -> dict:
+    "Stimuli presented but never tested, each with the reason."
+    tested = set(tests.stimulus)
+    return {s: _why_untestable(collection, s, design, baseline) for s in collection.stimuli if s not in tested}
+
+
+def _why_untestable(collection, stimulus, design, baseline) -> str:
+    "Why no presentation of `stimulus` gives a test."
+    if design == "states":
+        return "it never borders another state, so there is no boundary to compare across"
+    starts = [(int(on), rec) for rec in collection for on in rec.schedule.onset_frame[rec.schedule.label == stimulus]]
+    if all(np.subtract(*_interval(on, baseline, rec.fps, rec.n_frames)[::-1]) <= 0 for on, rec in starts):
+        return (f"every presentation (onset frames {sorted({on for on, _ in starts})[:5]}) starts too early for its "
+                f"baseline ({baseline[0]:g} to {baseline[1]:g} s from the onset)")
+    return "at every presentation its windows hold no frame (they end before they start or lie past the recording's end)"
+
+
+def _warn_untestable(collection, tests, design, baseline):
+    for stimulus, why in _untestable(collection, tests, design, baseline).items():
+        warnings.warn(f"stimulus {stimulus!r} cannot be tested and is left out: {why}", stacklevel=3)
+
 # %% ../nbs/11_interp.ipynb #860c9410
 def _observed(animals):
     "Per-animal window/baseline sums at zero shift: 4 arrays (animals, tests, units)."
@@ -792,6 +814,7 @@ def interpret(model, collection, config: InterpConfig | None = None, progress: b
     design = schedule_design(collection) if cfg.design == "auto" else cfg.design
     wt = window_table(collection, cfg.windows, cfg.baseline, design, cfg.state_window_s)
     tests = _tests(wt, collection, {"state": None} if design == "states" else cfg.windows)
+    _warn_untestable(collection, tests, design, cfg.baseline)
     names = list(model.unit_names())
     sel = _selectivity(acts, collection, wt, tests, names, cfg, design, rng, progress)
     stimuli = list(dict.fromkeys(tests.stimulus))
