@@ -501,3 +501,23 @@ def test_bad_community_files_name_the_problem(tmp_path, edit, message):
     with pytest.raises(DataError) as e:
         read_nwb(path)
     assert "bad.nwb" in str(e.value) and message in str(e.value)
+
+
+def test_stimuli_starting_together_load_as_one_compound_presentation(tmp_path):
+    "A valid NWB file may start two stimuli at once: one presentation per onset, labels sorted and joined by ' + '."
+    rec = Recording.from_array(np.ones((40, 2)), ["AVAL", "AVAR"], 2.0, key="two",
+                               schedule=[(4, "odour", 10), (20, "odour", 24)])
+    path = write_nwb(rec, tmp_path / "two.nwb", session_start_time=START)
+    with h5py.File(path, "r+") as f:  # a second stimulus, light, from the same 2.0 s as the first odour, until 7.0 s
+        table = f["intervals/stimuli"]
+        start, stop, label = table["start_time"][()], table["stop_time"][()], table["stimulus"].asstr()[()]
+        for name, values in (("start_time", np.append(start, 2.0)), ("stop_time", np.append(stop, 7.0)),
+                             ("id", np.arange(3))):
+            del table[name]
+            table[name] = values
+        del table["stimulus"]
+        table.create_dataset("stimulus", data=np.append(label, "light").astype(object), dtype=h5py.string_dtype())
+    with pytest.warns(UserWarning, match="two.nwb.*same frame are one presentation of the compound stimulus: 'light \\+ odour'"):
+        back = read_nwb(path)
+    assert back.schedule[["onset_frame", "label", "offset_frame", "repeat"]].values.tolist() == \
+        [[4, "light + odour", 14, 0], [20, "odour", 24, 0]]
