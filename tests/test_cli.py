@@ -2,6 +2,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,10 @@ from wormsae.cli import main, run_demo
 
 
 def run(argv, capsys):
-    code = main([str(a) for a in argv])
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse's errors
+        code = e.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -22,7 +26,8 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert out == tmp_path / "demo"
     assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json", "baselines.csv",
-                                               "training_history.csv", "interpretation_comparison.csv"}
+                                               "training_history.csv", "interpretation_comparison.csv", "wormsae-run.json"}
+    assert json.loads((out / "wormsae-run.json").read_text())["kind"] == "demo"
     calibration = pd.read_csv(out / "interpretation" / "placebo_calibration.csv")
     assert len(calibration) == 10 and (calibration.events >= 1).all()  # the demo's default: 10 placebo draws
     comparison = pd.read_csv(out / "interpretation_comparison.csv")
@@ -66,12 +71,14 @@ def test_train_then_interp_on_csv_files(csv_folder, tmp_path, capsys):
     sae = ws.SAE.load(tmp_path / "run" / "model")
     assert sae.cfg.k == 4 and sae.cfg.activation == "topk"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val_fvu"] > 0
-    code, out, err = run(["interp", tmp_path / "run" / "model", csv_folder, "--out", tmp_path / "interp",
-                          "--null", 50], capsys)
+    code, out, err = run(["interp", tmp_path / "run" / "model", csv_folder, "--null", 50], capsys)
     assert code == 0, err
-    sel = pd.read_csv(tmp_path / "interp" / "selectivity.csv")
+    interp = tmp_path / "run" / "interpretation"  # beside the model by default
+    sel = pd.read_csv(interp / "selectivity.csv")
     assert set(sel.stimulus) == {"100mM NaCl", "10mM CuSO4", "Control"}
-    assert (tmp_path / "interp" / "report.html").exists()
+    assert (interp / "report.html").exists()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "interpretation", "metrics.json", "model", "training_history.csv", "wormsae-run.json"]
 
 
 def test_info_summarises_files(csv_folder, capsys):
@@ -103,10 +110,11 @@ def test_an_interrupted_train_leaves_no_partial_model(csv_folder, tmp_path, monk
     def crash(*args, **kwargs):
         raise OSError("disk full")
     monkeypatch.setattr(safetensors.torch, "save_file", crash)
-    with pytest.raises(OSError, match="disk full"):
-        main(["train", str(csv_folder), "--out", str(target), "--steps", "20", "--n-val", "1", "--seed", "3"])
+    code, _, err = run(["train", csv_folder, "--out", target, "--steps", 20, "--n-val", 1, "--seed", 3], capsys)
+    assert code == 2 and err == "wormsae train: error: disk full\n"
     assert (target / "model" / "sae.safetensors").read_bytes() == before
-    assert sorted(p.name for p in target.iterdir()) == ["metrics.json", "model", "training_history.csv"]
+    assert sorted(p.name for p in target.iterdir()) == ["metrics.json", "model", "training_history.csv", "wormsae-run.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 @pytest.mark.skipif(shutil.which("wormsae") is None, reason="the wormsae console script is not installed")
@@ -127,3 +135,241 @@ def test_train_help_states_the_library_defaults():
     for dest, value in (("k", ws.SAEConfig(1000).k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
                         ("lr", ws.TrainConfig.lr), ("seeds", ws.TrainConfig.n_seeds), ("expansion", ws.SAEConfig.expansion)):
         assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])
+
+
+# --- what --out may replace -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_run(csv_folder, tmp_path_factory):
+    "A small training run written by the command."
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert main(["train", str(csv_folder), "--out", str(out), "--steps", "20", "--k", "4", "--n-val", "1",
+                 "--seeds", "2", "--size", "default"]) == 0
+    return out
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    "Any reading of recordings or of the example fails the test: refusals must come before the work."
+    def forbidden(*a, **k):
+        raise AssertionError("work started before the options were checked")
+    monkeypatch.setattr("wormsae.cli._load_data", forbidden)
+    monkeypatch.setattr("wormsae.example", forbidden)
+
+
+def _one_line_error(code, err, command):
+    assert code == 2 and err.startswith(f"wormsae {command}: error:") and err.count("\n") == 1, (code, err)
+    assert "Traceback" not in err
+
+
+def test_out_never_destroys_a_model_or_a_users_files(trained_run, csv_folder, tmp_path, capsys, no_work):
+    run_before = _snapshot(trained_run)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    model = trained_run / "model"
+    cases = [(["interp", model, csv_folder, "--out", trained_run], "interp", "holds the model it would interpret"),
+             (["interp", model, csv_folder, "--out", trained_run, "--force"], "interp", "holds the model"),
+             (["interp", model, csv_folder, "--out", model], "interp", "holds the model"),
+             (["interp", model, csv_folder, "--out", mine], "interp", "files that are not a wormsae run"),
+             (["train", csv_folder, "--out", mine], "train", "files that are not a wormsae run"),
+             (["demo", "--out", mine], "demo", "files that are not a wormsae run"),
+             (["demo", "--out", trained_run], "demo", "already holds a wormsae train run")]
+    for argv, command, words in cases:
+        code, _, err = run(argv, capsys)
+        _one_line_error(code, err, command)
+        assert words in err and "--force" in err or "holds the model" in err, err
+    assert _snapshot(trained_run) == run_before
+    assert _snapshot(mine) == {Path("notes.txt"): b"my notes"}
+
+
+def test_interp_with_force_replaces_only_what_was_named(trained_run, csv_folder, tmp_path, capsys):
+    run_before = _snapshot(trained_run)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    code, _, err = run(["interp", trained_run / "model", csv_folder, "--out", mine, "--force", "--null", 20,
+                        "--calibrate", 0], capsys)
+    assert code == 0, err
+    assert not (mine / "notes.txt").exists() and (mine / "selectivity.csv").exists()
+    assert json.loads((mine / "wormsae-run.json").read_text())["kind"] == "interp"
+    code, _, err = run(["interp", trained_run / "model", csv_folder, "--out", mine, "--null", 20, "--calibrate", 0],
+                       capsys)
+    assert code == 0, err  # an interpretation may replace an interpretation without --force
+    assert _snapshot(trained_run) == run_before
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["interp", "{model}", "{data}", "--null", "0"], "--null: expected a whole number >= 10"),
+    (["interp", "{model}", "{data}", "--null", "1"], "--null: expected a whole number >= 10"),
+    (["interp", "{model}", "{data}", "--alpha", "nan"], "--alpha: expected a false discovery rate"),
+    (["interp", "{model}", "{data}", "--alpha", "2"], "--alpha: expected a false discovery rate"),
+    (["train", "{data}", "--out", "{tmp}/r", "--presentation-s", "nan"], "--presentation-s: expected a positive"),
+    (["train", "{data}", "--out", "{tmp}/r", "--presentation-s", "-5"], "--presentation-s: expected a positive"),
+    (["train", "{data}", "--out", "{tmp}/r", "--expansion", "1e9"], "--expansion: expected a number of units"),
+    (["train", "{data}", "--out", "{tmp}/r", "--k", "0"], "--k: expected a whole number >= 1"),
+    (["train", "{data}", "--out", "{tmp}/r", "--lr", "inf"], "--lr: expected a positive number"),
+    (["train", "{data}", "--out", "{tmp}/file.txt/r"], "is a file, so nothing can be created under it"),
+    (["train", "{data}", "--out", "{tmp}/file.txt"], "is a file, not a folder"),
+    (["train", "{data}", "--out", "{tmp}/r", "--device", "tpu"], "unknown device 'tpu'"),
+    (["demo", "--null", "5"], "--null: expected a whole number >= 10"),
+    (["demo", "--out", "{tmp}/file.txt"], "is a file, not a folder"),
+])
+def test_options_and_outputs_are_checked_before_any_work(argv, words, trained_run, csv_folder, tmp_path, capsys, no_work):
+    (tmp_path / "file.txt").write_text("x")
+    argv = [a.format(model=trained_run / "model", data=csv_folder, tmp=tmp_path) for a in argv]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.count("\n") == 1 and words in err, (code, err)
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_cuda_without_a_gpu_is_refused_before_reading(csv_folder, tmp_path, capsys, no_work):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    code, _, err = run(["train", csv_folder, "--out", tmp_path / "r", "--device", "cuda"], capsys)
+    _one_line_error(code, err, "train")
+    assert "no CUDA GPU" in err
+
+
+def test_info_into_a_closed_pipe_prints_no_traceback(csv_folder):
+    if shutil.which("wormsae") is None:
+        pytest.skip("the wormsae console script is not installed")
+    p = subprocess.Popen(["wormsae", "info", str(csv_folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first line is written, as `| head -0` would be
+    err = p.stderr.read().decode()
+    p.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_diverging_training_is_one_line_and_saves_nothing(csv_folder, tmp_path, capsys):
+    code, _, err = run(["train", csv_folder, "--out", tmp_path / "r", "--lr", 1000, "--steps", 60, "--n-val", 1,
+                        "--size", "default", "--seeds", 1], capsys)
+    _one_line_error(code, err, "train")
+    assert "times its first value" in err and "Lower the learning rate" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_model_is_one_line(trained_run, csv_folder, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    meta = json.loads((model / "cfg.json").read_text())
+    meta["norm"]["neurons"] = meta["norm"]["neurons"][::-1]
+    (model / "cfg.json").write_text(json.dumps(meta))
+    code, _, err = run(["interp", model, csv_folder], capsys)
+    _one_line_error(code, err, "interp")
+    assert str(model / "cfg.json") in err and "norm.neurons" in err
+
+
+# --- a run folder appears whole or not at all ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_results(csv_folder):
+    col = ws.load_many([csv_folder])
+    return [ws.train_sae(col, ws.SAEConfig(len(col.neurons), k=4), ws.TrainConfig(steps=10, n_val=1, n_seeds=2, seed=s))
+            for s in (0, 7)]
+
+
+def _save(out, res):
+    from wormsae.cli import _write_run, _write_training
+    return _write_run(out, "train", lambda folder: _write_training(folder, res))
+
+
+def _which(out, results):
+    "Which result the run folder `out` holds, whole: its model, metrics and history must all be that result's."
+    sae, metrics = ws.SAE.load(out / "model"), json.loads((out / "metrics.json").read_text())
+    history = pd.read_csv(out / "training_history.csv")
+    for i, res in enumerate(results):
+        if sae.ensemble["seeds"] == res.sae.ensemble["seeds"]:
+            assert metrics["ensemble"]["seeds"] == res.sae.ensemble["seeds"]
+            assert np.allclose(history.loss, res.history.loss)
+            assert torch_equal(sae, res.sae)
+            return i
+    raise AssertionError("the run folder holds neither result")
+
+
+def torch_equal(a, b):
+    return np.array_equal(a.decoder_weights(), b.decoder_weights()) and np.array_equal(a.encoder_weights(), b.encoder_weights())
+
+
+def test_interleaved_saves_leave_one_whole_run(two_results, tmp_path):
+    "B saves completely while A is half written (what two concurrent `train`s do): one of them wins whole."
+    from wormsae.cli import _write_run, _write_training
+    a, b = two_results
+    out = tmp_path / "run"
+
+    def write_a(folder):
+        _write_training(folder, a)
+        _save(out, b)
+    _write_run(out, "train", write_a)
+    assert _which(out, two_results) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_fault_at_any_step_of_a_save_keeps_the_previous_run(two_results, tmp_path, monkeypatch):
+    import os
+    import wormsae.files as files
+    a, b = two_results
+    out = tmp_path / "run"
+    calls = {"n": 0, "fail_at": None}
+    real = {name: getattr(os, name) for name in ("rename", "replace", "fsync")}
+    real_exchange = files._exchange
+
+    def counted(f):
+        def wrapper(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == calls["fail_at"]:
+                raise OSError("injected fault")
+            return f(*args, **kwargs)
+        return wrapper
+    for exchange in (real_exchange, lambda x, y: False):  # atomic exchange, and the two renames where there is none
+        monkeypatch.setattr(files, "_exchange", counted(exchange))
+        for name, f in real.items():
+            monkeypatch.setattr(os, name, counted(f))
+        _save(out, a)
+        calls["n"] = 0
+        _save(out, b)
+        n_steps = calls["n"]
+        assert n_steps >= 10, n_steps
+        for i in range(1, n_steps + 1):
+            _save(out, a)
+            calls["n"], calls["fail_at"] = 0, i
+            try:
+                _save(out, b)
+            except OSError as e:
+                assert str(e) == "injected fault"
+            calls["fail_at"] = None
+            assert _which(out, two_results) in (0, 1), i  # loadable, and one result whole
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], (i, list(tmp_path.iterdir()))
+
+
+def test_a_killed_save_is_cleaned_up_by_the_next(two_results, tmp_path):
+    "A process killed while writing leaves a hidden temporary; the previous run stays; the next save removes it."
+    import sys
+    a, b = two_results
+    out = tmp_path / "run"
+    _save(out, a)
+    script = ("import os, sys; from wormsae.cli import _write_run; "
+              "_write_run(sys.argv[1], 'train', lambda folder: ((folder / 'metrics.json').write_text('{'), os._exit(9)))")
+    assert subprocess.run([sys.executable, "-c", script, str(out)]).returncode == 9
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith(".run.writing-")]) == 1
+    assert _which(out, two_results) == 0
+    _save(out, b)
+    assert _which(out, two_results) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_the_commands_null_floor_is_the_librarys_min_exceed():
+    from wormsae.cli import _MIN_NULL
+    from wormsae.interp import MIN_EXCEED
+    assert _MIN_NULL == MIN_EXCEED
+
+
+def test_an_out_folder_without_write_permission_is_refused_before_work(csv_folder, tmp_path, capsys, monkeypatch, no_work):
+    monkeypatch.setattr("wormsae.cli.os.access", lambda path, mode: False)  # as for a folder of someone else's
+    code, _, err = run(["train", csv_folder, "--out", tmp_path / "r"], capsys)
+    _one_line_error(code, err, "train")
+    assert f"no permission to write in {tmp_path}" in err

@@ -76,6 +76,12 @@ def test_saved_tables_and_report(virtual_run, tmp_path):
     assert (tmp_path / "interp" / "seed_table.txt").read_text().startswith("Stimulus: ")
     html = it.report(tmp_path / "report.html").read_text()
     assert "<html" in html and "significant" in html.lower()
+    it.save(tmp_path / "interp")  # an interpretation may replace an interpretation
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("my notes")
+    with pytest.raises(FileExistsError, match="holds files that are not an interpretation"):
+        it.save(tmp_path / "mine")  # but never a folder of other files
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
 # ---- real recordings (skipped without ../shared/data) ----

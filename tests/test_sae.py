@@ -116,3 +116,62 @@ def test_config_validation():
     with pytest.raises(ValueError, match="k must be in"):
         ws.SAEConfig(10, k=0)
     assert ws.SAEConfig(10, expansion=3).d_sae == 30
+
+
+def _config_change(key_path, value):
+    "A change to cfg.json: set the entry at `key_path` (a tuple of keys) to `value`, or delete it when value is ..."
+    def change(meta, tensors):
+        *parents, last = key_path
+        for k in parents:
+            meta = meta[k]
+        meta.pop(last) if value is ... else meta.__setitem__(last, value)
+    return change
+
+
+def _tensor_change(name, f):
+    def change(meta, tensors):
+        tensors[name] = f(tensors[name])
+    return change
+
+
+DAMAGE = {  # what is wrong -> (the change, words the error must contain)
+    "d_in a string": (_config_change(("sae", "d_in"), "12"), "d_in must be a whole number"),
+    "k a float": (_config_change(("sae", "k"), 2.5), "k must be a whole number"),
+    "activation a list": (_config_change(("sae", "activation"), ["topk"]), "activation must be one of"),
+    "l1 null": (_config_change(("sae", "l1"), None), "l1 must be a finite number"),
+    "neurons a number": (_config_change(("sae", "neurons"), 12), "neurons must be a list of names"),
+    "d_in missing": (_config_change(("sae", "d_in"), ...), "d_in"),
+    "sae a list": (_config_change(("sae",), []), "'sae' and 'norm' objects expected"),
+    "norm missing": (_config_change(("norm",), ...), "'sae' and 'norm' objects expected"),
+    "norm neurons missing": (_config_change(("norm", "neurons"), ...), "norm.neurons must be"),
+    "norm neurons renamed": (_config_change(("norm", "neurons"), [f"m{i}" for i in range(N)]), "norm.neurons must be"),
+    "per_recording a string": (_config_change(("norm", "per_recording"), "yes"), "per_recording must be true or false"),
+    "NaN weight": (_tensor_change("W_enc", lambda t: t.index_fill(0, torch.tensor([0]), float("nan"))), "'W_enc' holds NaN"),
+    "inf bias": (_tensor_change("b_dec", lambda t: t + float("inf")), "'b_dec' holds NaN or infinite"),
+    "NaN mean": (_tensor_change("norm_mean", lambda t: t * float("nan")), "'norm_mean' holds NaN"),
+    "zero std": (_tensor_change("norm_std", torch.zeros_like), "'norm_std' holds standard deviations <= 0"),
+    "negative std": (_tensor_change("norm_std", lambda t: -t), "'norm_std' holds standard deviations <= 0"),
+    "integer weights": (_tensor_change("W_dec", lambda t: t.long()), "'W_dec' holds torch.int64"),
+    "bool threshold": (_tensor_change("threshold", lambda t: t > 0), "'threshold' holds torch.bool"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_checkpoint_is_a_checkpoint_error_naming_file_and_problem(tmp_path, damage):
+    from safetensors.torch import load_file, save_file
+    change, words = DAMAGE[damage]
+    folder = model("topk").save(tmp_path / "m")
+    meta, tensors = json.loads((folder / "cfg.json").read_text()), load_file(str(folder / "sae.safetensors"))
+    change(meta, tensors)
+    (folder / "cfg.json").write_text(json.dumps(meta))
+    save_file(tensors, str(folder / "sae.safetensors"))
+    with pytest.raises(CheckpointError) as e:  # not a TypeError, KeyError or RecursionError
+        ws.SAE.load(folder)
+    assert str(folder) in str(e.value) and words in str(e.value), str(e.value)
+
+
+def test_a_deeply_nested_config_is_a_checkpoint_error(tmp_path):
+    folder = model("topk").save(tmp_path / "m")
+    (folder / "cfg.json").write_text('{"format_version": 1, "sae": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        ws.SAE.load(folder)

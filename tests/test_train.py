@@ -65,7 +65,7 @@ def test_same_seed_same_bits_different_seed_different_model():
 def test_divergence_stops_with_a_message():
     col, _ = planted(T=600)
     with pytest.raises(ws.TrainingDiverged, match="training stopped at step 0: the loss became inf"):
-        ws.train_sae(col, ws.SAEConfig(24, activation="relu", l1=float("inf")), ws.TrainConfig(steps=5, n_val=1))
+        ws.train_sae(col, ws.SAEConfig(24, activation="relu", l1=1e38), ws.TrainConfig(steps=5, n_val=1))
 
 
 def test_metrics_keys_and_arrays_input():
@@ -151,3 +151,32 @@ def test_sae_cfg_must_be_a_config_none_or_auto():
         ws.train_sae(col, "big", ws.TrainConfig(steps=5, n_val=1))
     with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
         ws.TrainConfig(n_seeds=0)
+
+
+@pytest.mark.parametrize("activation", ["topk", "batchtopk"])
+def test_a_finite_explosion_is_divergence_and_says_what_to_change(activation):
+    "lr=1e3 once trained to FVU 6.5e17 with 94% dead units, silently: now it stops, relative to where it started."
+    col, _ = planted(T=1500)
+    with pytest.raises(ws.TrainingDiverged, match=r"times its first value .* Lower the learning rate \(lr=1000; try 100\)"):
+        ws.train_sae(col, ws.SAEConfig(24, d_sae=32, k=3, activation=activation), ws.TrainConfig(lr=1e3, steps=100, n_val=1))
+
+
+def test_constant_or_empty_recordings_are_refused_before_training():
+    col, _ = planted(T=900)
+    names = col.neurons
+    flat = ws.Recording.from_array(np.full((300, len(names)), 5.0, np.float32), names, fps=1.0, key="flat-animal")
+    empty = ws.Recording.from_array(np.full((300, len(names)), np.nan, np.float32), names, fps=1.0, key="empty-animal")
+    for data, val, name in ((list(col) + [flat], None, "flat-animal"), (col, empty, "empty-animal")):
+        with pytest.raises(ws.DataError, match=f"^{name}: "):
+            ws.train_sae(data, ws.SAEConfig(24, k=3), ws.TrainConfig(steps=3, n_val=1), val=val)
+
+
+@pytest.mark.parametrize("bad, words", [(dict(batch_size=1.5), "batch_size must be a positive integer"),
+                                        (dict(epochs=-1), "epochs must be a positive finite number"),
+                                        (dict(lr=float("nan")), "lr must be a positive finite number"),
+                                        (dict(steps=0), "steps must be a positive integer"),
+                                        (dict(n_val=True), "n_val must be a whole number"),
+                                        (dict(warmup=1.5), "warmup must be a fraction")])
+def test_train_config_rejects_nonsense_at_construction(bad, words):
+    with pytest.raises(ValueError, match=words):
+        ws.TrainConfig(**bad)

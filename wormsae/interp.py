@@ -25,9 +25,10 @@ __all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'MIN_EXCEED', 'MIN_SELECTIVITY
            'DESIGNS', 'WINDOW_COLUMNS', 'MIN_BEHAVIOUR_R', 'InterpConfig', 'schedule_design', 'window_table',
            'cohens_d', 'tail_pvalue', 'p_floor', 'auroc', 'bh_qvalues', 'simes', 'two_level_q', 'peri_stimulus',
            'response_features', 'behaviour_tests', 'simulation_scores', 'Interpretation', 'interpret', 'unit_cards',
-           'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity', 'save_interpretation']
+           'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity', 'save_interpretation',
+           'write_interpretation']
 
-# %% ../nbs/11_interp.ipynb #b9183a49
+# %% ../nbs/11_interp.ipynb #f301b7a0
 DEFAULT_WINDOWS = {"presentation": None, "late": (15.0, 30.0)}
 DEFAULT_BASELINE = (-10.0, 0.0)
 MIN_EXCEED = 10  # null samples at least as extreme as the observed value for an empirical p (else: the tail fit)
@@ -1383,23 +1384,35 @@ def compare_selectivity(interpretations: dict, window: str = "presentation") -> 
                          "best_significant_d": sig.d.max() if len(sig) else np.nan})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11_interp.ipynb #4b28932a
+# %% ../nbs/11_interp.ipynb #c70d1a91
 def save_interpretation(interp: Interpretation, path) -> Path:
-    "Write the interpretation's tables and settings into the folder `path`, atomically."
+    "Write the interpretation's tables and settings into the folder `path`, atomically; never over other files."
     from wormsae.files import replace_folder
+    path = Path(path)
+    if path.is_dir() and any(path.iterdir()) and not (path / "settings.json").is_file():
+        raise FileExistsError(f"{path}: holds files that are not an interpretation; refusing to replace them "
+                              "(choose a new or empty folder)")
     with replace_folder(path) as tmp:
-        interp.selectivity.to_csv(tmp / "selectivity.csv", index=False)
-        interp.units.to_csv(tmp / "units.csv", index=False)
-        interp.responses.to_csv(tmp / "responses.csv", index=False)
-        interp.behaviour.to_csv(tmp / "behaviour_correlations.csv", index_label="unit")
-        if interp.behaviour_tests is not None:
-            interp.behaviour_tests.to_csv(tmp / "behaviour_tests.csv", index=False)
-        if interp.calibration is not None:
-            interp.calibration.to_csv(tmp / "placebo_calibration.csv", index=False)
-        p = interp.psth
-        np.savez_compressed(tmp / "psth.npz", times=p["times"], mean=p["mean"], sem=p["sem"], n=p["n"],
-                            stimuli=np.array(p["stimuli"], dtype=str))
-        (tmp / "settings.json").write_text(json.dumps(interp.settings, indent=1))
-        if interp.collection is not None and interp.activations is not None:
-            (tmp / "seed_table.txt").write_text(interp.seed_table() + "\n")
-    return Path(path)
+        write_interpretation(interp, tmp)
+    return path
+
+
+def write_interpretation(interp: Interpretation, folder) -> Path:
+    "The interpretation's tables and settings, written into the folder `folder` (created if needed)."
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    interp.selectivity.to_csv(folder / "selectivity.csv", index=False)
+    interp.units.to_csv(folder / "units.csv", index=False)
+    interp.responses.to_csv(folder / "responses.csv", index=False)
+    interp.behaviour.to_csv(folder / "behaviour_correlations.csv", index_label="unit")
+    if interp.behaviour_tests is not None:
+        interp.behaviour_tests.to_csv(folder / "behaviour_tests.csv", index=False)
+    if interp.calibration is not None:
+        interp.calibration.to_csv(folder / "placebo_calibration.csv", index=False)
+    p = interp.psth
+    np.savez_compressed(folder / "psth.npz", times=p["times"], mean=p["mean"], sem=p["sem"], n=p["n"],
+                        stimuli=np.array(p["stimuli"], dtype=str))
+    (folder / "settings.json").write_text(json.dumps(interp.settings, indent=1))
+    if interp.collection is not None and interp.activations is not None:
+        (folder / "seed_table.txt").write_text(interp.seed_table() + "\n")
+    return folder

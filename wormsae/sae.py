@@ -19,10 +19,10 @@ from .data import Collection, DataError, NormStats, Recording
 from .files import replace_folder
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'FORMAT_VERSION', 'SAEConfig', 'SAEOutput', 'SAE', 'masked_mse', 'loss_terms', 'normalize_decoder_',
-           'SAEStack', 'resolve_device', 'CheckpointError', 'save_sae', 'load_sae']
+__all__ = ['ACTIVATIONS', 'MAX_WEIGHTS', 'FORMAT_VERSION', 'SAEConfig', 'SAEOutput', 'SAE', 'masked_mse', 'loss_terms',
+           'normalize_decoder_', 'SAEStack', 'resolve_device', 'CheckpointError', 'save_sae', 'load_sae']
 
-# %% ../nbs/08_sae.ipynb #81b552f0
+# %% ../nbs/08_sae.ipynb #69508c5b
 ACTIVATIONS = ("relu", "topk", "batchtopk", "jumprelu")
 
 
@@ -46,25 +46,55 @@ class SAEConfig:
     neurons: list | None = None  # input neuron names; default n0, n1, ...
 
     def __post_init__(self):
-        if not (isinstance(self.d_in, (int, np.integer)) and self.d_in > 0):
-            raise ValueError(f"d_in must be a positive integer, got {self.d_in!r}")
+        _check_whole(self, "d_in", 1)
         if self.d_sae is None:
-            if not self.expansion > 0:
-                raise ValueError(f"expansion must be positive, got {self.expansion}")
+            if not (_is_number(self.expansion) and 0 < self.expansion * self.d_in < math.inf):
+                raise ValueError(f"expansion must be a positive finite number, got {self.expansion!r}")
             self.d_sae = max(1, round(self.expansion * self.d_in))
+        _check_whole(self, "d_sae", 1)
+        if self.d_sae * self.d_in > MAX_WEIGHTS:
+            raise ValueError(f"{self.d_sae} units x {self.d_in} neurons is {self.d_sae * self.d_in:.3g} weights per "
+                             f"matrix, more than {MAX_WEIGHTS:.3g}: lower the expansion or d_sae")
         if self.k is None:
             self.k = min(8, self.d_sae)
+        _check_whole(self, "k", 0)  # the range is checked below, where it matters
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.activation in ("topk", "batchtopk") and not 0 < self.k <= self.d_sae:
             raise ValueError(f"k must be in 1..d_sae={self.d_sae}, got {self.k}")
         for name in ("l1", "l0", "threshold", "bandwidth", "aux_coef"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        self.neurons = list(self.neurons) if self.neurons is not None else [f"n{i}" for i in range(self.d_in)]
-        if len(self.neurons) != self.d_in:
-            raise ValueError(f"{len(self.neurons)} neuron names for d_in={self.d_in}")
+            if not (_is_number(getattr(self, name)) and 0 <= getattr(self, name) < math.inf):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
+        _check_whole(self, "aux_k", 0)
+        _check_whole(self, "dead_after", 1)
+        if not isinstance(self.normalize_decoder, (bool, np.bool_)):
+            raise ValueError(f"normalize_decoder must be True or False, got {self.normalize_decoder!r}")
+        self.neurons = _check_names(self.neurons, self.d_in)
         self.matryoshka = _check_prefixes(self.matryoshka, self.d_sae)
+
+
+MAX_WEIGHTS = 50_000_000  # per matrix: 200 MB in float32, times two matrices, the optimizer's state and the seeds
+
+
+def _is_number(x) -> bool: return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_whole(cfg, name: str, least: int):
+    "Field `name` of `cfg` must be an integer (not a bool) of at least `least`."
+    v = getattr(cfg, name)
+    if not (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= least):
+        raise ValueError(f"{name} must be a whole number >= {least}, got {v!r}")
+
+
+def _check_names(neurons, d_in: int) -> list:
+    "A list of d_in neuron names (default n0, n1, ...)."
+    if neurons is None:
+        return [f"n{i}" for i in range(d_in)]
+    if isinstance(neurons, str) or not hasattr(neurons, "__iter__") or not all(isinstance(n, str) for n in neurons):
+        raise ValueError(f"neurons must be a list of names (strings), got {str(neurons)[:80]}")
+    if len(neurons) != d_in:
+        raise ValueError(f"{len(neurons)} neuron names for d_in={d_in}")
+    return list(neurons)
 
 
 def _check_prefixes(prefixes, d_sae):
@@ -370,16 +400,26 @@ class SAEStack(_SAEMaths, nn.Module):
 
     def __repr__(self): return f"SAEStack({len(self)} x {self.member(0)!r})"
 
-# %% ../nbs/08_sae.ipynb #72899ed8
+# %% ../nbs/08_sae.ipynb #69fe7ca1
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    "The torch device for `device` ('auto', 'cpu', 'cuda', 'cuda:1', 'mps')."
-    if str(device) != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    "The torch device for `device` ('auto', 'cpu', 'cuda', 'cuda:1', 'mps'); ValueError if it is not available here."
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: this computer has no CUDA GPU that torch can use; use cpu or auto")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r}: there are only {torch.cuda.device_count()} CUDA GPUs")
+    if dev.type == "mps" and not _mps_available():
+        raise ValueError(f"device {str(device)!r}: Apple's MPS is not available here; use cpu or auto")
+    return dev
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 # %% ../nbs/08_sae.ipynb #538f4b00
 FORMAT_VERSION = 1
@@ -415,7 +455,7 @@ def save_sae(sae: SAE, path) -> Path:
         (tmp / "cfg.json").write_text(json.dumps(_config_json(sae), indent=1))
     return path
 
-# %% ../nbs/08_sae.ipynb #8b413f13
+# %% ../nbs/08_sae.ipynb #a41728c1
 def load_sae(path, device: str = "cpu") -> SAE:
     "Load a checkpoint folder written by `save_sae`; never executes code from it."
     from safetensors.torch import load_file
@@ -430,9 +470,9 @@ def load_sae(path, device: str = "cpu") -> SAE:
         tensors = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types for truncated or foreign files
         raise CheckpointError(f"{weights}: unreadable safetensors file ({e})") from None
-    _check_shapes(tensors, cfg, weights)
-    norm = NormStats(meta["norm"]["neurons"], tensors.pop("norm_mean").numpy(), tensors.pop("norm_std").numpy(),
-                     bool(meta["norm"]["per_recording"]))
+    _check_tensors(tensors, cfg, weights)
+    norm = NormStats(_norm_neurons(meta["norm"], cfg, cfg_file), tensors.pop("norm_mean").float().numpy(),
+                     tensors.pop("norm_std").float().numpy(), meta["norm"]["per_recording"])
     sae = SAE(cfg, norm)
     with torch.no_grad():
         for n in _TENSORS:
@@ -458,10 +498,23 @@ def _read_config(cfg_file: Path) -> dict:
         meta = json.loads(cfg_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{cfg_file}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION or "sae" not in meta or "norm" not in meta:
+    except RecursionError:
+        raise CheckpointError(f"{cfg_file}: nested too deeply to be a wormsae checkpoint config") from None
+    if not (isinstance(meta, dict) and meta.get("format_version") == FORMAT_VERSION
+            and isinstance(meta.get("sae"), dict) and isinstance(meta.get("norm"), dict)):
         raise CheckpointError(f"{cfg_file}: not a wormsae checkpoint config (format_version {FORMAT_VERSION} "
-                              "with 'sae' and 'norm' entries expected)")
+                              "with 'sae' and 'norm' objects expected)")
     return meta
+
+
+def _norm_neurons(norm: dict, cfg: SAEConfig, source) -> list:
+    "The normalisation's neuron names, which must be the configuration's, and a valid per_recording flag."
+    if not isinstance(norm.get("per_recording"), bool):
+        raise CheckpointError(f"{source}: norm.per_recording must be true or false, got {norm.get('per_recording')!r}")
+    if norm.get("neurons") != cfg.neurons:
+        raise CheckpointError(f"{source}: norm.neurons must be the same names, in the same order, as sae.neurons "
+                              f"(got {str(norm.get('neurons'))[:60]} for {str(cfg.neurons)[:60]})")
+    return list(cfg.neurons)
 
 
 def _config_from_dict(d: dict, source) -> SAEConfig:
@@ -471,12 +524,12 @@ def _config_from_dict(d: dict, source) -> SAEConfig:
         raise CheckpointError(f"{source}: unknown configuration keys {unknown} (written by a newer wormsae?)")
     try:
         return SAEConfig(**d)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise CheckpointError(f"{source}: invalid configuration: {e}") from None
 
 
-def _check_shapes(tensors: dict, cfg: SAEConfig, source):
-    "Every tensor present with the shape the configuration implies."
+def _check_tensors(tensors: dict, cfg: SAEConfig, source):
+    "Every tensor present with the shape the configuration implies, floating point and finite; positive std."
     expected = {"W_enc": (cfg.d_in, cfg.d_sae), "W_dec": (cfg.d_sae, cfg.d_in), "b_enc": (cfg.d_sae,),
                 "b_dec": (cfg.d_in,), "log_threshold": (cfg.d_sae,), "threshold": (),
                 "norm_mean": (cfg.d_in,), "norm_std": (cfg.d_in,)}
@@ -486,3 +539,9 @@ def _check_shapes(tensors: dict, cfg: SAEConfig, source):
         if tuple(tensors[name].shape) != shape:
             raise CheckpointError(f"{source}: tensor {name!r} has shape {tuple(tensors[name].shape)}, but cfg.json "
                                   f"(d_in={cfg.d_in}, d_sae={cfg.d_sae}) implies {shape}")
+        if not tensors[name].is_floating_point():
+            raise CheckpointError(f"{source}: tensor {name!r} holds {tensors[name].dtype} values; floating point expected")
+        if not torch.isfinite(tensors[name]).all():
+            raise CheckpointError(f"{source}: tensor {name!r} holds NaN or infinite values")
+    if not (tensors["norm_std"] > 0).all():
+        raise CheckpointError(f"{source}: tensor 'norm_std' holds standard deviations <= 0")
