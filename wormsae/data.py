@@ -400,7 +400,7 @@ def _with_observed_values(recordings, neurons) -> tuple[list, list]:
                       f"(nothing to train on or test): {[r.key for r in out]}", stacklevel=3)
     return kept, [r.key for r in out]
 
-# %% ../nbs/00_data.ipynb #86cf7e6a
+# %% ../nbs/00_data.ipynb #ce4bd83d
 @dataclass
 class NormStats:
     "Per-neuron standardisation statistics: `z = (x - mean) / std`, after optional per-recording scaling."
@@ -412,18 +412,21 @@ class NormStats:
     @classmethod
     def fit(cls, X, mask, groups=None, neurons=None, per_recording: bool = False):
         "Fit on stacked training data; `groups` gives each row's recording (needed when `per_recording`)."
-        X = _per_recording_z(X, mask, groups) if per_recording else X
-        mean, std = _masked_mean_std(X, mask)
+        mean, std = _mean_std(*(_pooled_z_moments(X, mask, groups) if per_recording else _masked_moments(X, mask)))
         neurons = list(neurons) if neurons is not None else [f"n{i}" for i in range(X.shape[1])]
         return cls(neurons, mean, std, per_recording)
 
-    def transform(self, X, mask, groups=None) -> np.ndarray:
-        "Standardised float32 copy of X, with 0 at unobserved entries."
+    def transform(self, X, mask, groups=None, copy: bool = True) -> np.ndarray:
+        "Standardised float32 X, with 0 at unobserved entries; `copy=False` reuses a float32 X in place."
         if X.shape[1] != len(self.neurons):
             raise ValueError(f"X has {X.shape[1]} columns but the statistics cover {len(self.neurons)} neurons")
-        Z = _per_recording_z(X, mask, groups) if self.per_recording else X
-        Z = (Z - self.mean) / self.std
-        return np.where(mask, Z, 0).astype(np.float32)
+        Z = np.array(X, np.float32, copy=True) if copy else np.asarray(X, np.float32)
+        if self.per_recording:
+            _zscore_groups_(Z, mask, groups)
+        Z -= self.mean
+        Z /= self.std
+        Z[~np.asarray(mask, bool)] = 0
+        return Z
 
     def to_dict(self) -> dict:
         "JSON-friendly form (lists of floats)."
@@ -435,28 +438,61 @@ class NormStats:
         return cls(list(d["neurons"]), np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32),
                    bool(d.get("per_recording", False)))
 
-# %% ../nbs/00_data.ipynb #a9c601ad
+# %% ../nbs/00_data.ipynb #91c673c6
 def _masked_mean_std(X, mask, min_std: float = 1e-6):
     "Per-column mean and std over observed entries; std 1 where a column is constant or unobserved."
-    n = mask.sum(0)
-    safe_n = np.maximum(n, 1)
-    mean = np.where(mask, X, 0).sum(0, dtype=np.float64) / safe_n
-    var = (np.where(mask, X - mean, 0) ** 2).sum(0, dtype=np.float64) / np.maximum(n - 1, 1)
-    std = np.sqrt(var)
+    return _mean_std(*_masked_moments(X, mask), min_std)
+
+
+def _masked_moments(X, mask, chunk: int = 65536):
+    "Per-column count, mean and sum of squares about the mean over observed entries (float64)."
+    # two passes, a chunk of rows at a time: temporaries stay small however long the data
+    n, rows = mask.sum(0), range(0, len(X), chunk)
+    total = sum((np.where(mask[i:i + chunk], X[i:i + chunk], 0).sum(0, dtype=np.float64) for i in rows),
+                np.zeros(X.shape[1]))
+    mean = total / np.maximum(n, 1)
+    ss = sum(((np.where(mask[i:i + chunk], X[i:i + chunk] - mean, 0) ** 2).sum(0) for i in rows), np.zeros(X.shape[1]))
+    return n, mean, ss
+
+
+def _mean_std(n, mean, ss, min_std: float = 1e-6):
+    std = np.sqrt(ss / np.maximum(n - 1, 1))
     std = np.where((n > 1) & (std > min_std), std, 1.0)
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def _per_recording_z(X, mask, groups):
-    "Z-score each recording's columns by its own observed statistics."
+def _group_rows(groups):
+    "Each group's rows: a slice where they are contiguous (as stacked recordings are), else indices."
     if groups is None:
         raise ValueError("per-recording normalisation needs `groups` (each row's recording)")
     groups = np.asarray(groups)
-    out = np.array(X, dtype=np.float32, copy=True)
     for g in np.unique(groups):
-        rows = groups == g
-        if rows.sum() < 2:
+        rows = np.flatnonzero(groups == g)
+        if len(rows) < 2:
             raise ValueError(f"per-recording normalisation needs whole recordings; group {g!r} has one frame")
-        m, s = _masked_mean_std(X[rows], mask[rows])
-        out[rows] = (X[rows] - m) / s
+        yield slice(rows[0], rows[-1] + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
+
+
+def _per_recording_z(X, mask, groups):
+    "Z-score each recording's columns by its own observed statistics (a float32 copy)."
+    out = np.array(X, dtype=np.float32, copy=True)
+    _zscore_groups_(out, mask, groups)
     return out
+
+
+def _zscore_groups_(Z, mask, groups):
+    "Z-score, in place, the rows of each group (recording) of float32 `Z` by that group's observed statistics."
+    for rows in _group_rows(groups):
+        m, s = _masked_mean_std(Z[rows], mask[rows])
+        Z[rows] = (Z[rows] - m) / s
+
+
+def _pooled_z_moments(X, mask, groups):
+    "Moments of the per-recording z-scored data, pooled, one recording at a time (never a copy of the whole)."
+    parts = []
+    for rows in _group_rows(groups):
+        x, m = X[rows], mask[rows]
+        parts.append(_masked_moments(_per_recording_z(x, m, np.zeros(len(x))), m))
+    n = sum(p[0] for p in parts)
+    mean = sum(p[0] * p[1] for p in parts) / np.maximum(n, 1)
+    return n, mean, sum(p[2] + p[0] * (p[1] - mean) ** 2 for p in parts)  # within plus between recordings

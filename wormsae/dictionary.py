@@ -13,7 +13,7 @@ from .data import Collection, NormStats, Recording
 # %% auto #0
 __all__ = ['as_collection', 'prepare_inputs', 'unit_activations', 'NeuronBasis', 'fit_norm', 'fit_inputs', 'PCA']
 
-# %% ../nbs/07_dictionary.ipynb #0129a5ad
+# %% ../nbs/07_dictionary.ipynb #0d651e52
 def as_collection(data) -> Collection:
     "A Collection from a Collection, a Recording or a list of Recordings."
     if isinstance(data, Collection):
@@ -30,7 +30,7 @@ def prepare_inputs(model, data):
     if not M.any():
         raise ValueError(f"none of the model's {len(model.neurons)} neurons occur in the data "
                          f"(first model neurons: {model.neurons[:5]}, first data neurons: {col.neurons[:5]})")
-    Z = model.norm.transform(X, M, groups=index["recording"].to_numpy())
+    Z = model.norm.transform(X, M, groups=index["recording"].to_numpy(), copy=False)  # X is ours
     return Z, M, index
 
 
@@ -41,7 +41,7 @@ def unit_activations(model, data, batch_size: int = 8192) -> tuple[np.ndarray, p
                         for i in range(0, len(Z), batch_size)])
     return A, index
 
-# %% ../nbs/07_dictionary.ipynb #cda7ce2b
+# %% ../nbs/07_dictionary.ipynb #ddcb1ca0
 class NeuronBasis:
     "The identity dictionary: each unit is one neuron (standardised)."
 
@@ -74,7 +74,9 @@ def fit_inputs(data, per_recording: bool = False) -> tuple[NormStats, np.ndarray
     "`fit_norm` on the data, and the frames with anything observed standardised by it (Z, mask): what training needs."
     norm, X, M, groups = _fit_stacked(data, per_recording)
     seen = M.any(1)  # a frame with nothing observed (the empty leading frames of the published CSVs) teaches nothing
-    return norm, norm.transform(X[seen], M[seen], groups=groups[seen]), M[seen]
+    if not seen.all():
+        X, M, groups = X[seen], M[seen], groups[seen]
+    return norm, norm.transform(X, M, groups=groups, copy=False), M  # X is ours: standardised in place
 
 
 def _fit_stacked(data, per_recording, neurons=None):

@@ -91,25 +91,47 @@ def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
     found = (C >= cosine) & ~np.eye(E, dtype=bool)[:, :, None]
     return found.sum(1) / (E - 1)
 
-# %% ../nbs/09_metrics.ipynb #8008bdbd
+# %% ../nbs/09_metrics.ipynb #a652fc02
 METRIC_KEYS = ("fvu", "l0", "dead_fraction", "mse", "r2_median", "r2_per_neuron", "mcc", "n_frames", "n_units")
 
 
-def evaluate(model, data, ground_truth=None, inputs=None) -> dict:
+def evaluate(model, data, ground_truth=None, inputs=None, chunk: int = 8192) -> dict:
     "Metrics of `model` on `data` (a Collection or Recording): a flat dict with keys `METRIC_KEYS`."
     # inputs: the (Z, M) of `data` when the caller has already standardised it
     Z, M = inputs if inputs is not None else prepare_inputs(model, data)[:2]
-    A = np.concatenate([model.encode_z(Z[i:i + 8192], M[i:i + 8192]) for i in range(0, len(Z), 8192)])
-    Z_hat = model.decode_z(A)
-    r2 = r2_per_neuron(Z, Z_hat, M)
+    ss_res, n, ss_tot, n_active, fired = _chunk_sums(model, Z, M, chunk)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = np.where((n > 1) & (ss_tot > 0), 1 - ss_res / ss_tot, np.nan)
     return {
-        "fvu": fvu(Z, Z_hat, M), "l0": l0(A), "dead_fraction": dead_fraction(A),
-        "mse": float((np.where(M, Z_hat - Z, 0) ** 2).sum() / M.sum()),
+        "fvu": float(ss_res.sum() / ss_tot.sum()), "l0": n_active / len(Z) if len(Z) else float("nan"),
+        "dead_fraction": float(1 - fired.mean()), "mse": float(ss_res.sum() / max(n.sum(), 1)),
         "r2_median": float(np.nanmedian(r2)),
         "r2_per_neuron": {n: float(v) for n, v in zip(model.neurons, r2) if np.isfinite(v)},
         "mcc": planted_mcc(model, data, ground_truth) if ground_truth is not None else float("nan"),
         "n_frames": int(len(Z)), "n_units": int(model.n_units),
     }
+
+
+def _chunk_sums(model, Z, M, chunk):
+    "Per-column residual and total sums of squares over observed entries, and unit activity, a chunk at a time."
+    # the whole reconstruction is never held: on 50 animals of 50,000 frames it alone would be 1.9 GB,
+    # and its float64 temporaries several times that
+    d = Z.shape[1]
+    ss_res, n, s1, s2 = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    n_active, fired = 0, np.zeros(model.n_units, bool)
+    for i in range(0, len(Z), chunk):
+        z, m = Z[i:i + chunk], M[i:i + chunk]
+        a = model.encode_z(z, m)
+        ss_res += (np.where(m, model.decode_z(a) - z, 0) ** 2).sum(0, dtype=np.float64)
+        seen = np.where(m, z, 0).astype(np.float64)
+        n += m.sum(0)
+        s1 += seen.sum(0)
+        s2 += (seen ** 2).sum(0)
+        on = a > 0
+        n_active += int(on.sum())
+        fired |= on.any(0)
+    ss_tot = s2 - s1 ** 2 / np.maximum(n, 1)  # about each column's observed mean; float64, standardised data
+    return ss_res, n, np.where(ss_tot > 1e-9 * s2, ss_tot, 0.0), n_active, fired
 
 
 def planted_mcc(model, data, ground_truth) -> float:

@@ -246,9 +246,11 @@ def _choose_member(members, seeds, data, held_out: bool) -> int:
 def _optimise(stack: SAEStack, Z, M, tc: TrainConfig, seeds) -> list[pd.DataFrame]:
     "The training loop for every member at once (each its own batch order); returns one history per member."
     n, steps, E = len(Z), tc.n_steps(len(Z)), len(stack)
-    M = M.to(Z.dtype)  # a float mask once, rather than a conversion in every step
+    # the mask stays boolean (a float copy would cost as much memory as the data) and Z is 0 where unobserved
     with torch.no_grad():  # decoder bias at the observed training mean
-        stack.b_dec.copy_(((Z * M).sum(0) / M.sum(0).clamp_min(1)).expand_as(stack.b_dec))
+        # by chunks: torch sums (and counts) a bool tensor through an int64 copy of all of it, 2x the data
+        seen = sum(M[i:i + 65536].sum(0) for i in range(0, n, 65536)).clamp_min(1)
+        stack.b_dec.copy_((Z.sum(0) / seen).expand_as(stack.b_dec))
     params = [p for p in stack.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=tc.lr, foreach=True)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -261,7 +263,8 @@ def _optimise(stack: SAEStack, Z, M, tc: TrainConfig, seeds) -> list[pd.DataFram
         pos += tc.batch_size
         for g in opt.param_groups:
             g["lr"] = lr_at(step, steps, tc)
-        terms = loss_terms(stack, Z.index_select(0, idx).view(E, -1, Z.shape[1]), M.index_select(0, idx).view(E, -1, M.shape[1]))
+        batch_m = M.index_select(0, idx).view(E, -1, M.shape[1]).to(Z.dtype)
+        terms = loss_terms(stack, Z.index_select(0, idx).view(E, -1, Z.shape[1]), batch_m)
         first = terms["loss"].detach() if step == 0 else first
         _check_diverged(terms, first, step, tc, rows)
         opt.zero_grad(set_to_none=True)
