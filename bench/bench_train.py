@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 import wormsae as ws
+from wormsae.metrics import STABLE_AT, STABLE_COSINE
 from wormsae.dictionary import PCA, NeuronBasis, fit_norm, prepare_inputs
 from wormsae.metrics import evaluate, fvu, l0, dead_fraction
 
@@ -153,7 +154,7 @@ def ensemble_cost(repeats=3):
     for seed in new.sae.ensemble["seeds"]:
         s_, _ = _timed(train, val, None, ws.TrainConfig(progress=False, n_seeds=1, seed=seed), 1)
         seq_s += s_
-    print(f"previous default (378 units, k=16, 200 steps, 1 seed): {old_s:.1f} s, held-out FVU {old.metrics['val_fvu']:.3f}")
+    print(f"previous default ({old.sae.n_units} units, k={old.sae.cfg.k}, 200 steps, 1 seed): {old_s:.1f} s, held-out FVU {old.metrics['val_fvu']:.3f}")
     print(f"default ({new.sae!r}, {tc.steps} steps, {tc.n_seeds} seeds in one stack): {new_s:.1f} s "
           f"({new_s / old_s:.2f}x the previous default), held-out FVU {new.metrics['val_fvu']:.3f}, "
           f"{new.metrics['n_stable']} of {new.sae.n_units} units stable")
@@ -193,8 +194,8 @@ def stability(worms=(1, 2, 3), seeds=(0, 1)):
         judged = np.isfinite(c0)
         c0, c1 = np.nan_to_num(c0, nan=-1.0), np.nan_to_num(c1, nan=-1.0)
         found = (c0 >= 0.8) & (c1 >= 0.8)
-        agree = found & ((W0[b0] * W1[b1]).sum(1) >= 0.9)
-        stable = agree & (r0.stability[b0] >= 0.6) & (r1.stability[b1] >= 0.6)
+        agree = found & ((W0[b0] * W1[b1]).sum(1) >= STABLE_COSINE)
+        stable = agree & (r0.stability[b0] >= STABLE_AT) & (r1.stability[b1] >= STABLE_AT)
         n = judged.sum()  # features with a responding held-out animal
         print(f"worm {w}: {n} of {len(D.T)} planted features judged; found by both seeds {found.sum() / n:.0%}, decoders "
               f"agree {agree.sum() / n:.0%}, and both reported stable {stable.sum() / n:.0%}; stable units "

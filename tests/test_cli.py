@@ -227,10 +227,9 @@ def test_options_and_outputs_are_checked_before_any_work(argv, words, trained_ru
     assert "Traceback" not in err and not (tmp_path / "r").exists()
 
 
-def test_cuda_without_a_gpu_is_refused_before_reading(csv_folder, tmp_path, capsys, no_work):
+def test_cuda_without_a_gpu_is_refused_before_reading(csv_folder, tmp_path, capsys, no_work, monkeypatch):
     import torch
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the same check on a machine with a GPU
     code, _, err = run(["train", csv_folder, "--out", tmp_path / "r", "--device", "cuda"], capsys)
     _one_line_error(code, err, "train")
     assert "no CUDA GPU" in err

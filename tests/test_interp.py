@@ -38,7 +38,7 @@ def test_every_planted_response_is_found_by_a_faithful_unit(virtual_run):
 def test_planted_responses_are_findings_of_stable_units(virtual_run):
     "The default training is a seed ensemble: each planted response is carried by a unit the other seeds learned too."
     col, truth, res, it = virtual_run
-    assert it.units.stability.between(0, 1).all() and it.units.n_seeds.eq(3).all()
+    assert it.units.stability.between(0, 1).all() and it.units.n_seeds.eq(ws.TrainConfig.n_seeds).all()
     found = it.findings()
     assert found.stable.all() and set(found.index) <= set(it.significant().index)
     assert set(truth.selective_stimuli) <= set(found.stimulus), set(truth.selective_stimuli) - set(found.stimulus)

@@ -438,7 +438,7 @@ class NormStats:
         return cls(list(d["neurons"]), np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32),
                    bool(d.get("per_recording", False)))
 
-# %% ../nbs/00_data.ipynb #91c673c6
+# %% ../nbs/00_data.ipynb #7496b89f
 def _masked_mean_std(X, mask, min_std: float = 1e-6):
     "Per-column mean and std over observed entries; std 1 where a column is constant or unobserved."
     return _mean_std(*_masked_moments(X, mask), min_std)
@@ -473,13 +473,6 @@ def _group_rows(groups):
         yield slice(rows[0], rows[-1] + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
 
 
-def _per_recording_z(X, mask, groups):
-    "Z-score each recording's columns by its own observed statistics (a float32 copy)."
-    out = np.array(X, dtype=np.float32, copy=True)
-    _zscore_groups_(out, mask, groups)
-    return out
-
-
 def _zscore_groups_(Z, mask, groups):
     "Z-score, in place, the rows of each group (recording) of float32 `Z` by that group's observed statistics."
     for rows in _group_rows(groups):
@@ -491,8 +484,9 @@ def _pooled_z_moments(X, mask, groups):
     "Moments of the per-recording z-scored data, pooled, one recording at a time (never a copy of the whole)."
     parts = []
     for rows in _group_rows(groups):
-        x, m = X[rows], mask[rows]
-        parts.append(_masked_moments(_per_recording_z(x, m, np.zeros(len(x))), m))
+        n, mu, ss = _masked_moments(X[rows], mask[rows])
+        m, s = _mean_std(n, mu, ss)  # what the recording is z-scored by: (x - m) / s has these moments
+        parts.append((n, (mu - m) / s, ss / s.astype(np.float64) ** 2))
     n = sum(p[0] for p in parts)
     mean = sum(p[0] * p[1] for p in parts) / np.maximum(n, 1)
     return n, mean, sum(p[2] + p[0] * (p[1] - mean) ** 2 for p in parts)  # within plus between recordings

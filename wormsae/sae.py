@@ -347,11 +347,12 @@ def _aux_loss(sae, pre, x_hat, z, m, acts):
         sae.frames_since_fired.add_(acts.shape[-2]).masked_fill_(fired, 0)
         dead = sae.frames_since_fired >= cfg.dead_after
     n_dead = dead.sum(-1)  # per member when stacked
-    if cfg.aux_k == 0 or not n_dead.any() or not sae.training:
+    most_dead = int(n_dead.max())  # the step's one device sync
+    if cfg.aux_k == 0 or most_dead == 0 or not sae.training:
         return pre.new_zeros(pre.shape[:-2])
     residual = (z - x_hat).detach() * m
     dead_pre = torch.relu(pre.masked_fill(~dead.unsqueeze(-2), float("-inf")).clamp_min(-1e9))
-    vals, idx = dead_pre.topk(min(cfg.aux_k, int(n_dead.max())), dim=-1)
+    vals, idx = dead_pre.topk(min(cfg.aux_k, most_dead), dim=-1)
     recon = torch.zeros_like(pre).scatter(-1, idx, vals) @ sae.W_dec
     scale = (residual ** 2).sum((-2, -1)).clamp_min(1e-8)
     return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale * (n_dead > 0)
