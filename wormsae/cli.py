@@ -66,9 +66,11 @@ def check_out(out, kind: str, force: bool = False, keep=None) -> Path:
     if keep is not None and _within(Path(keep).absolute(), out):
         raise ValueError(f"--out {out}: holds the model it would interpret ({keep}); an interpretation goes beside "
                          f"the model, e.g. --out {Path(keep).absolute().parent / 'interpretation'}")
-    if out.is_dir() and any(out.iterdir()) and run_kind(out) != kind and not force:
-        what = f"a wormsae {run_kind(out)} run" if run_kind(out) else "files that are not a wormsae run"
-        raise ValueError(f"--out {out}: already holds {what} (e.g. {sorted(p.name for p in out.iterdir())[:3]}); "
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    existing = run_kind(out) if held else None
+    if held and existing != kind and not force:
+        what = f"a wormsae {existing} run" if existing else "files that are not a wormsae run"
+        raise ValueError(f"--out {out}: already holds {what} (e.g. {held[:3]}); "
                          f"choose a new or empty folder, or add --force to replace it")
     return out
 

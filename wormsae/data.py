@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'empty_schedule',
-           'make_schedule', 'stimulus_labels', 'Recording', 'Collection', 'NormStats']
+__all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'plausible_rate',
+           'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording', 'Collection', 'NormStats']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
@@ -31,6 +31,11 @@ def _fail(source, problem: str):
 # timestamps in another unit (ns, days) or corrupt ones, and analyses that count frames per second (windows,
 # lags) would then ask for absurd amounts of memory; every reader refuses such a recording.
 FRAME_RATE_BOUNDS = (0.01, 1000.0)  # frames per second
+
+
+def plausible_rate(fps) -> bool:
+    "Whether a frame rate (a number, frames per second) lies within `FRAME_RATE_BOUNDS`."
+    return FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]
 
 # %% ../nbs/00_data.ipynb #ea7ef855
 SCHEDULE_COLUMNS = ["onset_frame", "label", "offset_frame", "repeat"]
@@ -239,9 +244,9 @@ def _check_rate(fps, source) -> float:
     "The frame rate as a float inside `FRAME_RATE_BOUNDS`."
     if isinstance(fps, (bool, np.bool_)) or not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
         _fail(source, f"fps must be a positive number, got {fps!r}")
-    low, high = FRAME_RATE_BOUNDS
-    if not low <= fps <= high:
-        _fail(source, f"the frame rate is {float(fps):.3g} frames per second; expected {low:g} to {high:g} "
+    if not plausible_rate(fps):
+        _fail(source, f"the frame rate is {float(fps):.3g} frames per second; expected {FRAME_RATE_BOUNDS[0]:g} to "
+                      f"{FRAME_RATE_BOUNDS[1]:g} "
                       "(are the timestamps in seconds?)")
     return float(fps)
 

@@ -17,7 +17,7 @@ from scipy import stats
 
 from .data import Collection, Recording, make_schedule, stimulus_labels
 from .dictionary import as_collection, unit_activations
-from .metrics import STABLE_AT
+from .metrics import STABLE_AT, STABLE_COSINE
 from .progress import progress_bar
 
 # %% auto #0
@@ -1356,9 +1356,9 @@ def _stability_line(interp) -> str:
     u = interp.units
     if u.stability.isna().all():
         kind = interp.settings.get("model", "?")
-        return ("seed stability: not measured (trained with one seed; train with n_seeds >= 2 to find out which units "
+        return ("seed stability: not measured (trained with one seed; train with n_seeds >= 3 to find out which units "
                 "come back)" if kind == "sae" else f"seed stability: not applicable ({kind}: no random start)")
-    return (f"seed stability: {int(u.stable.sum())} of {len(u)} units stable (found again, decoder cosine >= 0.9, by at "
+    return (f"seed stability: {int(u.stable.sum())} of {len(u)} units stable (found again, decoder cosine >= {STABLE_COSINE}, by at "
             f"least {STABLE_AT:.0%} of the other {int(u.n_seeds.iloc[0]) - 1} seeds); only their tests count as findings")
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .files import atomic_write
 from .interp import MIN_EXCEED, MIN_SELECTIVITY_INDEX
+from .metrics import STABLE_AT, STABLE_COSINE
 from .plots import (figure_png, plot_comparison, plot_psth_grid, plot_selectivity, plot_training,
                            plot_unit_card, top_units)
 
@@ -125,7 +126,7 @@ def provenance_lines(interp) -> list[str]:
                  "start would learn the same units. Train with n_seeds >= 3 to find out."]
     else:
         lines = [f"Seed stability: {int(u.stable.sum())} of {len(u)} units are stable, i.e. learned again (decoder "
-                 f"cosine >= {e.get('stability_cosine', 0.9)}) by at least {e.get('stable_at', 0.6):.0%} of the other "
+                 f"cosine >= {e.get('stability_cosine', STABLE_COSINE)}) by at least {e.get('stable_at', STABLE_AT):.0%} of the other "
                  f"{len(e.get('seeds', [])) - 1} seeds trained with it; median stability {np.median(model.stability):.2f}. "
                  "Only stable units' tests count as findings; unstable ones are marked and shown after them.",
                  f"Kept: {e.get('choice', 'not recorded')}."]

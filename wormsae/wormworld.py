@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import FRAME_RATE_BOUNDS, DataError, Recording, make_schedule
+from .data import DataError, Recording, make_schedule, plausible_rate
 from .files import atomic_write
 
 # %% auto #0
@@ -286,7 +286,7 @@ def _timed_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarr
 def _frame_rate(times, path) -> float:
     "Frames per second from the median frame interval, checked to be plausible."
     fps = 1.0 / float(np.median(np.diff(times)))
-    if not FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]:
+    if not plausible_rate(fps):
         raise DataError(f"{path}: the frame times imply {fps:.3g} frames per second; expected column headers in seconds")
     return fps
 
@@ -295,7 +295,7 @@ def _rate_option(fps, path) -> float | None:
     "The `fps` option checked: None, or a plausible number of frames per second."
     if fps is None:
         return None
-    if not (_is_real(fps) and FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]):
+    if not (_is_real(fps) and plausible_rate(fps)):
         raise DataError(f"{path}: fps={fps!r} is not a usable frame rate; expected a positive number of frames per "
                         "second (the chemosensory panel's is 2.667)")
     return float(fps)
