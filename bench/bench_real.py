@@ -99,8 +99,7 @@ def food_patch(top=8):
 
 def placebo(draws=20, seeds=(0, 1, 2)):
     "What placebo events earn on the labelled animals, for single neurons and for an SAE."
-    from wormsae.interp import InterpConfig, _selectivity, _split_by_recording, _tests, _with_placebo, window_table
-    from wormsae.dictionary import unit_activations
+    from wormsae.interp import InterpConfig, _selectivity, _tests, _with_placebo, activations_by_recording, window_table
     files = sorted(p for p in DATA.glob("*-data.h5") if (DATA / "labels" / p.name.replace("-data.h5", ".json")).exists())
     col = ws.load_many(files)
     col = ws.Collection(col.recordings, neurons=[n for n in col.neurons if not n.startswith("unlabeled_")])
@@ -109,8 +108,7 @@ def placebo(draws=20, seeds=(0, 1, 2)):
     cfg = InterpConfig()
     print(f"\nplacebo events: one per animal, {len(col)} animals, {draws} draws x {len(seeds)} seeds")
     for name, model in (("neurons", NeuronBasis.fit(col)), ("SAE", sae)):
-        A, index = unit_activations(model, col)
-        acts = _split_by_recording(A, index, col)
+        acts = activations_by_recording(model, col)
         p, with_call = [], 0
         for seed in seeds:
             rng = np.random.default_rng(seed)
