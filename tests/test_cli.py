@@ -175,9 +175,9 @@ def test_out_never_destroys_a_model_or_a_users_files(trained_run, csv_folder, tm
     cases = [(["interp", model, csv_folder, "--out", trained_run], "interp", "holds the model it would interpret"),
              (["interp", model, csv_folder, "--out", trained_run, "--force"], "interp", "holds the model"),
              (["interp", model, csv_folder, "--out", model], "interp", "holds the model"),
-             (["interp", model, csv_folder, "--out", mine], "interp", "files that are not a wormsae run"),
-             (["train", csv_folder, "--out", mine], "train", "files that are not a wormsae run"),
-             (["demo", "--out", mine], "demo", "files that are not a wormsae run"),
+             (["interp", model, csv_folder, "--out", mine], "interp", "files that are not a wormsae interp run"),
+             (["train", csv_folder, "--out", mine], "train", "files that are not a wormsae train run"),
+             (["demo", "--out", mine], "demo", "files that are not a wormsae demo run"),
              (["demo", "--out", trained_run], "demo", "already holds a wormsae train run")]
     for argv, command, words in cases:
         code, _, err = run(argv, capsys)

@@ -9,6 +9,7 @@ import pytest
 
 from wormsae.data import DataError
 from wormsae.flavell import is_flavell_h5, read_flavell_h5, recording_key
+from wormsae.loading import load
 
 LABELLED = ["2022-07-26-31", "2022-07-26-38", "2022-07-27-31", "2022-07-27-38", "2022-07-27-45"]
 
@@ -67,6 +68,18 @@ def test_is_flavell_h5(tmp_path):
     (tmp_path / "d.csv").write_text("neuron,0.0s\nAVAL,1\n")
     assert is_flavell_h5(p)
     assert not any(is_flavell_h5(x) for x in [q, tmp_path / "c.h5", tmp_path / "d.csv", tmp_path / "none.h5", tmp_path, None, 3])
+
+
+def test_loading_a_file_walks_its_links_once(tmp_path, monkeypatch):
+    "Telling the format follows no link and walks nothing; the reader walks the file's links once."
+    p, _ = write_toy(tmp_path / "a-data.h5")
+    walks = []
+    for name in ("visit", "visititems", "visit_links", "visititems_links"):
+        real = getattr(h5py.Group, name)
+        monkeypatch.setattr(h5py.Group, name, lambda self, fn, _real=real, _name=name: walks.append(_name) or _real(self, fn))
+    assert is_flavell_h5(p) and walks == []
+    assert load(p, labels=None).traces.shape == (30, 4)  # detection, then reading
+    assert walks == ["visititems_links"]
 
 
 def test_labels_auto_uncertain_and_confidence(tmp_path):

@@ -521,3 +521,26 @@ def test_stimuli_starting_together_load_as_one_compound_presentation(tmp_path):
         back = read_nwb(path)
     assert back.schedule[["onset_frame", "label", "offset_frame", "repeat"]].values.tolist() == \
         [[4, "light + odour", 14, 0], [20, "odour", 24, 0]]
+
+
+def test_a_stimulus_named_with_a_plus_keeps_its_name_alone_and_its_parts_together(tmp_path):
+    "'NaCl + quinine' is one stimulus: alone it is that label; with light at the same time its two parts stay whole."
+    rec = Recording.from_array(np.ones((40, 2)), ["AVAL", "AVAR"], 2.0, key="mix",
+                               schedule=[(4, "NaCl + quinine", 10), (20, "NaCl + quinine", 24)])
+    path = write_nwb(rec, tmp_path / "mix.nwb", session_start_time=START)
+    with h5py.File(path, "r+") as f:  # light from 10.0 s (frame 20, the second presentation's onset) until 13.0 s
+        table = f["intervals/stimuli"]
+        start, stop, label = table["start_time"][()], table["stop_time"][()], table["stimulus"].asstr()[()]
+        for name, values in (("start_time", np.append(start, 10.0)), ("stop_time", np.append(stop, 13.0)),
+                             ("id", np.arange(3))):
+            del table[name]
+            table[name] = values
+        del table["stimulus"]
+        table.create_dataset("stimulus", data=np.append(label, "light").astype(object), dtype=h5py.string_dtype())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        back = read_nwb(path)
+    assert back.schedule[["onset_frame", "label", "offset_frame"]].values.tolist() == \
+        [[4, "NaCl + quinine", 10], [20, '"NaCl + quinine" + light', 26]]
+    compound = [str(w.message) for w in caught if "compound stimulus" in str(w.message)]
+    assert len(compound) == 1 and compound[0].endswith("""compound stimulus: '"NaCl + quinine" + light'"""), compound

@@ -16,7 +16,7 @@ from .dictionary import as_collection, prepare_inputs
 
 # %% auto #0
 __all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 'l0', 'dead_fraction', 'match_features',
-           'best_cosines', 'seed_stability', 'evaluate', 'planted_mcc', 'raw_scale', 'held_out_baselines',
+           'best_cosines', 'seed_stability', 'evaluate', 'planted_mcc', 'raw_scale', 'column_r', 'held_out_baselines',
            'within_animal_r', 'baseline_verdict']
 
 # %% ../nbs/09_metrics.ipynb #af19c390
@@ -149,7 +149,15 @@ def raw_scale(model, data) -> np.ndarray:
         sd = np.nanmean(np.array(sds), 0) * model.norm.std
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
-# %% ../nbs/09_metrics.ipynb #5f5e18ea
+# %% ../nbs/09_metrics.ipynb #752c6382
+def column_r(A, x, constant: float = np.nan) -> np.ndarray:
+    "Pearson r of each column of `A` (frames x columns) with `x`; `constant` where a column or `x` does not vary."
+    Ac, xc = A - A.mean(0), x - x.mean()
+    den = np.sqrt((Ac ** 2).sum(0) * (xc ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, Ac.T @ xc / den, constant)
+
+# %% ../nbs/09_metrics.ipynb #5c79c3d8
 def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
     "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
     # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
@@ -190,9 +198,7 @@ def within_animal_r(codes: list, y: list) -> np.ndarray:
         ok = np.isfinite(x)
         if ok.sum() < 3 or np.std(x[ok]) == 0:
             continue
-        A, x = A[ok] - A[ok].mean(0), x[ok] - x[ok].mean()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rs.append((A * x[:, None]).sum(0) / np.sqrt((A ** 2).sum(0) * (x ** 2).sum()))
+        rs.append(column_r(A[ok], x[ok]))
     return np.nanmean(rs, 0) if rs else np.full(codes[0].shape[1], np.nan)
 
 

@@ -441,12 +441,10 @@ def _config_json(sae: SAE) -> dict:
 
 
 def save_sae(sae: SAE, path) -> Path:
-    "Write `cfg.json` and `sae.safetensors` into the folder `path`, atomically."
+    "Write `cfg.json` and `sae.safetensors` into the folder `path`, atomically; never over a folder of other files."
     from safetensors.torch import save_file
     path = Path(path)
-    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / "cfg.json").exists())):
-        raise CheckpointError(f"{path}: exists and is not a wormsae checkpoint folder; refusing to overwrite it")
-    with replace_folder(path) as tmp:
+    with replace_folder(path, "checkpoint") as tmp:
         tensors = {n: getattr(sae, n).detach().cpu().contiguous() for n in _TENSORS}
         tensors["norm_mean"] = torch.as_tensor(sae.norm.mean, dtype=torch.float32)
         tensors["norm_std"] = torch.as_tensor(sae.norm.std, dtype=torch.float32)
