@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Collection, DataError, Recording, make_schedule, stimulus_labels
 from .dictionary import as_collection, unit_activations
-from .metrics import STABLE_AT, STABLE_COSINE
+from .metrics import STABLE_AT, STABLE_COSINE, column_r
 from .progress import progress_bar
 
 # %% auto #0
@@ -689,13 +689,6 @@ def _behaviour_matrix(tests: pd.DataFrame, U: int) -> pd.DataFrame:
         return pd.DataFrame(index=range(U))
     return tests.pivot(index="unit", columns="channel", values="r").reindex(range(U))[list(dict.fromkeys(tests.channel))]
 
-
-def _corr_columns(A, x):
-    "Pearson r of each column of A with x (0 for constant columns)."
-    Ac, xc = A - A.mean(0), x - x.mean()
-    den = np.sqrt((Ac ** 2).sum(0) * (xc ** 2).sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, Ac.T @ xc / den, 0.0)
 
 # %% ../nbs/11_interp.ipynb #ebffed90
 class _PooledCorr:
@@ -1527,10 +1520,7 @@ def save_interpretation(interp: Interpretation, path) -> Path:
     "Write the interpretation's tables and settings into the folder `path`, atomically; never over other files."
     from wormsae.files import replace_folder
     path = Path(path)
-    if path.is_dir() and any(path.iterdir()) and not (path / "settings.json").is_file():
-        raise FileExistsError(f"{path}: holds files that are not an interpretation; refusing to replace them "
-                              "(choose a new or empty folder)")
-    with replace_folder(path) as tmp:
+    with replace_folder(path, "interpretation") as tmp:  # refuses a folder of other files (FileExistsError)
         write_interpretation(interp, tmp)
     return path
 
