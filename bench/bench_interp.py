@@ -10,11 +10,30 @@ interpret it, and count (1) planted stimulus responses found by a significant un
 no response to track, so its frames are left out; the count over all animals is printed beside it), (2) significant tests on the null stimuli (Control, Fluorescein), and (3) placebo
 draws (`Interpretation.calibrate`, 10 per worm) with any significant test.
 
+Scaling (`--scaling`): the default SAE interprets N animals made from the 8 of the example (each copy's
+activity rotated by a different number of frames, so no two are alike): the time for 16 and for 64 animals
+in one process (linear in the animals would be 4x), and the peak resident memory of a fresh process
+interpreting 128.
+
+Floor (`--floor`): the default interpretation against the least memory traffic its shift null needs, timed
+in the same process with plain numpy: one pass making the cumulative sums of the activations, and gathering
+every animal's interval boundaries for each of the 1000 draws.
+
+Threads (`--threads`): the default interpretation with the BLAS library on one thread (the default) and on
+two, on an idle machine and with another process keeping one core busy.
+
     python bench/bench_interp.py              # speed only (about a minute)
     python bench/bench_interp.py --seeds 10   # plus error rates over 10 virtual worms (about 5 minutes)
+    python bench/bench_interp.py --scaling --floor --threads
 """
 import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,10 +106,116 @@ def error_rates(n_seeds):
           f"({t.null_significant.sum() / t.null_tests.sum():.2e}); seeds with any: {(t.null_significant > 0).sum()}/{len(t)}")
 
 
+def tiled(col, n_animals):
+    "n_animals made from col's: copy c of animal a is a's activity rotated by 397 c frames (schedules kept)."
+    recs = []
+    for i in range(n_animals):
+        rec, copy = col[i % len(col)], i // len(col)
+        recs.append(ws.Recording.from_array(np.roll(rec.traces, 397 * copy, axis=0), rec.neurons, fps=rec.fps,
+                                            key=f"{rec.key}-{copy}", schedule=rec.schedule, behaviour=rec.behaviour))
+    return ws.Collection(recs, neurons=col.neurons)
+
+
+def scaling(sizes=(16, 64), memory_at=128):
+    col = ws.example()
+    sae = ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False)).sae
+    seconds = {}
+    for n in sizes:
+        data = tiled(col, n)
+        _, seconds[n] = timed(lambda: ws.interpret(sae, data, progress=False))
+        print(f"{n:4d} animals: {seconds[n]:.1f} s ({seconds[n] / n:.2f} s per animal)", flush=True)
+    a, b = sizes
+    print(f"{b} / {a} animals: {seconds[b] / seconds[a]:.2f}x the time (linear: {b / a:.0f}x)")
+    with tempfile.TemporaryDirectory() as folder:
+        sae.save(Path(folder) / "model")
+        out = subprocess.run([sys.executable, __file__, "--memory-phase", str(memory_at), "--folder", folder],
+                             capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(out.stderr[-2000:])
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"{memory_at} animals in a fresh process: peak {r['peak_mb']:.0f} MB (after loading the data: "
+          f"{r['built_mb']:.0f} MB; the traces alone {r['data_mb']:.0f} MB), {r['seconds']:.0f} s")
+
+
+def memory_phase(n_animals, folder):
+    "Interpret n_animals in this process and print a JSON line with its peak memory."
+    data = tiled(ws.example(), n_animals)
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sae = ws.SAE.load(Path(folder) / "model")
+    _, seconds = timed(lambda: ws.interpret(sae, data, progress=False))
+    print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "built_mb": built,
+                      "data_mb": sum(r.traces.nbytes for r in data) / 2 ** 20, "seconds": seconds}))
+
+
+def floor():
+    from wormsae.interp import DEFAULT_BASELINE, DEFAULT_WINDOWS, _doubled_cumsum, activations_by_recording, window_table
+    col = ws.example()
+    sae = ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False)).sae
+    acts = activations_by_recording(sae, col)
+    wt = window_table(col, DEFAULT_WINDOWS, DEFAULT_BASELINE)
+    bounds = [np.unique(wt[wt.recording == r][["start", "end", "base_start", "base_end"]].to_numpy()) for r in range(len(col))]
+    rng = np.random.default_rng(0)
+
+    def least_traffic():
+        for A, b in zip(acts, bounds):
+            C, C2 = _doubled_cumsum(A)
+            rows = b[None, :] - rng.integers(0, len(A), size=1000)[:, None] + len(A)
+            C[rows], C2[rows]
+    least_traffic()
+    floor_s = min(timed(least_traffic)[1] for _ in range(3))
+    full_s = min(timed(lambda: ws.interpret(sae, col, progress=False))[1] for _ in range(3))
+    print(f"default interpretation {full_s:.2f} s; memory-bound floor of its shift null {floor_s:.2f} s; "
+          f"ratio {full_s / floor_s:.1f}x (best of 3 each)")
+
+
+def busy_core():
+    "A process that keeps one core busy until killed."
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def threads():
+    from threadpoolctl import threadpool_limits
+    import wormsae.interp as interp_module
+    col = ws.example()
+    sae = ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False)).sae
+    run = interp_module.interpret.__wrapped__  # without the one-thread policy, so the limit below decides
+
+    def once(n_threads):
+        with threadpool_limits(n_threads, user_api="blas"):
+            return timed(lambda: run(sae, col, progress=False))[1]
+    once(1)
+    rows = {}
+    for load in ("idle", "one core busy"):
+        other = busy_core() if load != "idle" else None
+        try:
+            for n_threads in (1, 2):
+                rows[load, n_threads] = min(once(n_threads) for _ in range(3))
+        finally:
+            if other:
+                other.kill()
+    for (load, n), s in rows.items():
+        print(f"{load:14s} BLAS threads {n}: {s:.2f} s ({s / rows['idle', 1]:.2f}x idle, one thread)")
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=0, help="also measure error rates over this many virtual worms")
+    p.add_argument("--scaling", action="store_true", help="time 16 and 64 animals, peak memory at 128")
+    p.add_argument("--floor", action="store_true", help="the default interpretation against its memory-bound floor")
+    p.add_argument("--threads", action="store_true", help="one or two BLAS threads, idle and with one core busy")
+    p.add_argument("--memory-phase", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--folder", help=argparse.SUPPRESS)
     args = p.parse_args()
-    speed()
+    if args.memory_phase:
+        memory_phase(args.memory_phase, args.folder)
+        raise SystemExit
+    if not (args.scaling or args.floor or args.threads):
+        speed()
     if args.seeds:
         error_rates(args.seeds)
+    if args.scaling:
+        scaling()
+    if args.floor:
+        floor()
+    if args.threads:
+        threads()

@@ -146,51 +146,43 @@ def _run_end(sched, p) -> int:
         q += 1
     return int(sched.loc[q].offset_frame)
 
-# %% ../nbs/11_interp.ipynb #ee963d51
-def _cumsums(A):
-    "Cumulative sums of A and of its square along frames, with a leading zero row: two (T + 1, units) float64 arrays."
+# %% ../nbs/11_interp.ipynb #3e536065
+def _doubled_cumsum(A):
+    "Cumulative sums of [A; A] and of its square, with a leading zero row: two (2T + 1, units) float64 arrays."
     T, U = A.shape
     At = np.ascontiguousarray(A.T, dtype=np.float64)  # summing along the contiguous axis is several times faster
     out = []
     for x in (At, At * At):
-        C = np.zeros((U, T + 1))
-        np.cumsum(x, axis=1, out=C[:, 1:])
+        C = np.zeros((U, 2 * T + 1))
+        np.cumsum(x, axis=1, out=C[:, 1:T + 1])
+        C[:, T + 1:] = C[:, 1:T + 1] + C[:, T:T + 1]  # the second copy: the total so far plus the first again
         out.append(np.ascontiguousarray(C.T))
     return tuple(out)
 
 
-def _doubled_rows(C, m):
-    "Rows `m` (0..2T, any shape) of the cumulative sum of [A; A], read from the cumulative sum `C` of A: (*m.shape, units)."
-    T = len(C) - 1
-    wrap = m > T
-    G = C[np.where(wrap, m - T, m)]
-    np.add(G, C[T], out=G, where=wrap[..., None])  # the second copy: the total plus the first again
-    return G
-
-
 def _interval_sums(C, C2, starts, ends, shifts):
     "Sums and sums of squares over [start, end) of the activity shifted by each shift: (shifts, intervals, units)."
-    T = len(C) - 1
+    T = (len(C) - 1) // 2
     lo = (starts[None, :] - shifts[:, None]) + T
     hi = (ends[None, :] - shifts[:, None]) + T
-    return _doubled_rows(C, hi) - _doubled_rows(C, lo), _doubled_rows(C2, hi) - _doubled_rows(C2, lo)
+    return C[hi] - C[lo], C2[hi] - C2[lo]
 
-# %% ../nbs/11_interp.ipynb #21c718d0
+# %% ../nbs/11_interp.ipynb #d788385b
 CUMSUM_BUDGET = 2 ** 29  # bytes of cumulative sums kept for all animals at once (512 MiB); beyond it, made per use
 
 
 class _Cumsums:
-    "Each animal's `_cumsums`, all kept while they fit in `budget` bytes, else made again at each request."
+    "Each animal's `_doubled_cumsum`, all kept while they fit in `budget` bytes, else made again at each request."
     def __init__(self, acts, budget: float = CUMSUM_BUDGET):
         self.acts, self.n_units = acts, acts[0].shape[1]
-        self.kept = {} if 16 * sum((len(A) + 1) * A.shape[1] for A in acts) <= budget else None
+        self.kept = {} if 32 * sum((len(A) + 1) * A.shape[1] for A in acts) <= budget else None
 
     def __call__(self, r: int, units=None):
         "Animal r's (C, C2), of the columns `units` (a slice or index array; None: all)."
         if self.kept is None:
-            return _cumsums(self.acts[r] if units is None else self.acts[r][:, units])
+            return _doubled_cumsum(self.acts[r] if units is None else self.acts[r][:, units])
         if r not in self.kept:
-            self.kept[r] = _cumsums(self.acts[r])
+            self.kept[r] = _doubled_cumsum(self.acts[r])
         C, C2 = self.kept[r]
         return (C, C2) if units is None else (C[:, units], C2[:, units])
 
@@ -211,7 +203,7 @@ def cohens_d(S1, SS1, n1, S0, SS0, n0):
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pooled > 1e-12, (m1 - m0) / np.sqrt(pooled), 0.0)
 
-# %% ../nbs/11_interp.ipynb #eae18562
+# %% ../nbs/11_interp.ipynb #dd37051c
 @dataclass
 class _AnimalData:
     "What the statistics need from one animal: its length, its intervals and their test membership."
@@ -240,7 +232,7 @@ class _AnimalData:
 def _test_sums(a: _AnimalData, C, C2, shifts):
     "Window and baseline (sum, sum of squares) of every test after each shift: 4 arrays (shifts, tests, units)."
     rows = (a.bounds[None, :] - np.asarray(shifts)[:, None]) + a.T
-    G, G2 = _doubled_rows(C, rows), _doubled_rows(C2, rows)  # (shifts, boundaries, units): one gather per moment
+    G, G2 = C[rows], C2[rows]  # (shifts, boundaries, units): one gather per moment
     return a.signed_win @ G, a.signed_win @ G2, a.signed_base @ G, a.signed_base @ G2
 
 # %% ../nbs/11_interp.ipynb #b5576b3a
@@ -688,7 +680,6 @@ def _behaviour_matrix(tests: pd.DataFrame, U: int) -> pd.DataFrame:
     if not len(tests):
         return pd.DataFrame(index=range(U))
     return tests.pivot(index="unit", columns="channel", values="r").reindex(range(U))[list(dict.fromkeys(tests.channel))]
-
 
 # %% ../nbs/11_interp.ipynb #ebffed90
 class _PooledCorr:
@@ -1162,10 +1153,10 @@ def _refine(table, null, drawn, possible, spec, animals, cums, n_win, n_base, mi
     for c in spec[3] if spec is not None else []:
         _refine_specificity(table, c, could & (table["p"] < cfg.alpha), cfg, rng)
 
-# %% ../nbs/11_interp.ipynb #e9522a07
+# %% ../nbs/11_interp.ipynb #f2759b4b
 def _shift_tables(a, D, D2, k, col, lo: int, hi: int) -> list[np.ndarray]:
     "One animal's window and baseline sums (S, SS, B, BB) at every shift lo..hi (row r: shift hi - r), for cells (k, u)."
-    # D, D2: the cumulative sums of [A; A] of the cells' units; col: each cell's column in them
+    # D, D2: the doubled cumulative sums of the cells' units; col: each cell's column in them
     out = [np.zeros((hi - lo + 1, len(k))) for _ in range(4)]
     for test in np.unique(k):
         cells = np.flatnonzero(k == test)
@@ -1190,7 +1181,7 @@ def _more_shift_draws(animals, cums, n_win, n_base, k, u, table, exceed, drawn, 
     for c0 in range(0, len(k), chunk):
         cells = np.arange(c0, min(c0 + chunk, len(k)))
         units, col = np.unique(u[cells], return_inverse=True)
-        tabs = [_shift_tables(animals[r], *_doubled(cums(r, units)), k[cells], col, lo, hi) for r, (lo, hi) in zip(tested, ranges)]
+        tabs = [_shift_tables(animals[r], *cums(r, units), k[cells], col, lo, hi) for r, (lo, hi) in zip(tested, ranges)]
 
         def draw(m, act):
             rows = [rng.integers(0, len(t[0]), size=m) for t in tabs]
@@ -1200,12 +1191,7 @@ def _more_shift_draws(animals, cums, n_win, n_base, k, u, table, exceed, drawn, 
         hits[cells], n[cells] = _draw_until_resolved(draw, d_obs[cells], mu[cells], hits[cells], drawn, limit, batch)
     return hits, n
 
-
-def _doubled(cumsums) -> tuple:
-    "The cumulative sums of [A; A] from those of A (both moments), for slicing by shift."
-    return tuple(np.concatenate([C, C[1:] + C[-1]]) for C in cumsums)
-
-# %% ../nbs/11_interp.ipynb #ebedd402
+# %% ../nbs/11_interp.ipynb #8b618663
 def _refine_specificity(table, c, could, cfg, rng, batch=500):
     "More label shuffles for one window's specificity tests that could be significant; updates `table`."
     limit = min(cfg.refine * cfg.n_null, _labelings(c["labels"], c["groups"]))
@@ -1213,9 +1199,10 @@ def _refine_specificity(table, c, could, cfg, rng, batch=500):
     s_idx, u_idx = np.nonzero(could[ks] & (hits < MIN_EXCEED))
     if not len(s_idx) or cfg.n_null >= limit:
         return
-    labels, stimuli, resp = c["labels"], np.asarray(c["stimuli"]), c["resp"]
+    codes = pd.Categorical(c["labels"], categories=c["stimuli"]).codes  # integers: comparing strings is slow
+    resp, stimuli = c["resp"], np.arange(len(c["stimuli"]))
     resp2 = resp ** 2
-    draw = lambda m, act: _cell_d(labels[_shuffles(c["groups"], m, rng)], stimuli, s_idx[act], u_idx[act], resp, resp2)
+    draw = lambda m, act: _cell_d(codes[_shuffles(c["groups"], m, rng)], stimuli, s_idx[act], u_idx[act], resp, resp2)
     h, n = _draw_until_resolved(draw, table["d_specific"][ks[s_idx], u_idx], c["mu"][s_idx, u_idx],
                                 hits[s_idx, u_idx], cfg.n_null, limit, batch)
     table["p_specific"][ks[s_idx], u_idx] = (1 + h) / (1 + n)
