@@ -9,9 +9,11 @@ functions on the same two held-out animals. Timings are wall-clock on this machi
     python bench/bench_train.py --epochs 10  # a shorter reference, for a quick look
     python bench/bench_train.py --ensemble   # the seed ensemble against one seed, sequential seeds, the old default
     python bench/bench_train.py --stability  # planted features learned again by another seed (virtual worms 1-3)
+    python bench/bench_train.py --contention  # default training on an idle machine and with one core kept busy
 """
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -203,13 +205,68 @@ def stability(worms=(1, 2, 3), seeds=(0, 1)):
               f"{r0.metrics['val_fvu']:.3f}, {r1.metrics['val_fvu']:.3f}", flush=True)
 
 
+def _load() -> str:
+    "The load averages (1, 5, 15 min) and the processes running now, from /proc/loadavg."
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:4])
+    except OSError:
+        return "unknown"
+
+
+def _busy_core():
+    "A process spinning on one core (the last this process may use), until killed."
+    core = max(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=pin)
+    time.sleep(0.5)  # let it start spinning
+    return proc
+
+
+def contention(repeats=3):
+    """Default training on ws.example() with the timed thread policy and with PyTorch's fixed default, each on the
+    machine as it is ("idle") and with a busy-loop process on one core, interleaved, medians of `repeats`."""
+    col = ws.example()
+    fixed = torch.get_num_threads()  # PyTorch's default, what training used before the policy
+    policies = {"timed (the default)": ws.TrainConfig(progress=False),
+                f"fixed {fixed} threads (the old default)": ws.TrainConfig(progress=False, threads=fixed)}
+    ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False, steps=10))  # warm-up
+    times, chosen = {}, {}
+    for r in range(repeats):
+        for busy in (False, True):
+            proc = _busy_core() if busy else None
+            try:
+                print(f"repeat {r + 1}, {'busy core' if busy else 'idle'}: load {_load()}", flush=True)
+                for name, tc in policies.items():
+                    t = time.perf_counter()
+                    res = ws.train_sae(col, train_cfg=tc)
+                    times.setdefault((name, busy), []).append(time.perf_counter() - t)
+                    chosen.setdefault((name, busy), []).append(res.threads)
+                    print(f"  {name}: {times[name, busy][-1]:.1f} s, threads {res.threads}", flush=True)
+            finally:
+                if proc is not None:
+                    proc.kill()
+                    proc.wait()
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    print(f"\ndefault training on ws.example(), medians of {repeats} (load at the end {_load()}, {os.cpu_count()} cores):")
+    for name in policies:
+        print(f"  {name}: idle {med[name, False]:.1f} s, one core busy {med[name, True]:.1f} s "
+              f"({med[name, True] / med[name, False]:.2f}x idle)")
+    timed, old = list(policies)
+    print(f"one core busy, timed policy: {med[timed, True] / med[old, False]:.2f}x the old default on the idle machine; "
+          f"the old default with one core busy: {med[old, True] / med[timed, True]:.1f}x the timed policy")
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--ensemble", action="store_true", help="only the cost of the seed ensemble")
     p.add_argument("--stability", action="store_true", help="only seed stability of the planted features (worms 1-3)")
+    p.add_argument("--contention", action="store_true", help="only default training, idle and with one core busy")
+    p.add_argument("--repeats", type=int, default=3, help="repeats of each timing in --contention")
     a = p.parse_args()
-    if a.ensemble:
+    if a.contention:
+        contention(a.repeats)
+    elif a.ensemble:
         ensemble_cost()
     elif a.stability:
         stability()

@@ -65,9 +65,11 @@ def csv_folder(tmp_path_factory):
 
 
 def test_train_then_interp_on_csv_files(csv_folder, tmp_path, capsys):
-    code, out, err = run(["train", csv_folder, "--out", tmp_path / "run", "--steps", 40, "--k", 4, "--n-val", 1], capsys)
+    code, out, err = run(["train", csv_folder, "--out", tmp_path / "run", "--steps", 40, "--k", 4, "--n-val", 1,
+                          "--threads", 1], capsys)
     assert code == 0, err
     assert "loaded 3 recordings" in out
+    assert "CPU threads: 1 (TrainConfig.threads)" in out  # an explicit choice is used as given
     sae = ws.SAE.load(tmp_path / "run" / "model")
     assert sae.cfg.k == 4 and sae.cfg.activation == "topk"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val_fvu"] > 0

@@ -243,7 +243,7 @@ def test_report_is_atomic(interp, tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("plotting failed")
-    monkeypatch.setattr(report, "plot_unit_card", boom)
+    monkeypatch.setattr(report, "UnitCardView", boom)
     with pytest.raises(RuntimeError, match="plotting failed"):
         write_report(interp, path)
     with pytest.raises(RuntimeError, match="plotting failed"):

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #15f16b9d
+# %% ../nbs/90_api.ipynb #041d936b
 import importlib
 
 _PUBLIC = {
@@ -29,6 +29,7 @@ _PUBLIC = {
     "wormsae.widgets": ["UnitExplorer", "WindowExplorer"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = list(_WHERE)  # `from wormsae import *` imports every module, as star imports must
 
 
 def __getattr__(name: str):

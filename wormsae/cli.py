@@ -194,14 +194,15 @@ def _write_training(folder: Path, res, extra: dict | None = None):
     provenance = {"ensemble": res.sae.ensemble} if res.sae.ensemble else {}
     (folder / "metrics.json").write_text(json.dumps({**metrics, **(extra or {}), **provenance}, indent=1, default=float))
 
-# %% ../nbs/15_cli.ipynb #3e1eb132
+# %% ../nbs/15_cli.ipynb #c51aa777
 def run_train(args, say=print) -> Path:
     "Train an SAE on the user's recordings; writes the model, metrics and history."
     import wormsae as ws
     from wormsae.sae import resolve_device
     out = check_out(args.out, "train", args.force)
     given = lambda **kw: {k: v for k, v in kw.items() if v is not None}  # unset options keep the library defaults
-    options = dict(seed=args.seed, device=args.device, **given(steps=args.steps, lr=args.lr, n_seeds=args.seeds))
+    options = dict(seed=args.seed, device=args.device,
+                   **given(steps=args.steps, lr=args.lr, n_seeds=args.seeds, threads=args.threads))
     ws.TrainConfig(**options)
     resolve_device(args.device)
     col = _load_data(args)
@@ -217,6 +218,7 @@ def run_train(args, say=print) -> Path:
     _write_run(out, "train", lambda folder: _write_training(folder, res))
     say(repr(res))
     say(_provenance_lines(res))
+    say(f"CPU threads: {res.threads}")
     say(f"wrote {out / 'model'} (cfg.json + sae.safetensors), metrics.json, training_history.csv")
     return out
 
@@ -256,7 +258,7 @@ def run_check(say=print) -> bool:
     from wormsae.workshop import laptop_check
     return laptop_check(say=say)
 
-# %% ../nbs/15_cli.ipynb #6232db5d
+# %% ../nbs/15_cli.ipynb #584b93d7
 _EXAMPLES = """examples:
   wormsae demo                                   everything on the built-in virtual worm
   wormsae info recordings/                       what the loader makes of your files
@@ -338,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--n-val", type=_whole(0), default=2, help="animals held out for validation")
     t.add_argument("--seed", type=_whole(0), default=0, help="the same seed gives the same model (on the CPU)")
     t.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, mps")
+    t.add_argument("--threads", type=_whole(1), default=None,
+                   help="CPU threads (default: timed while training; one unless more are measured to be faster)")
     i = sub.add_parser("interp", help="interpret a trained SAE on recordings with stimulus schedules",
                        description="Which units respond to which stimulus: effect sizes, p-values from nulls that "
                        "respect autocorrelation, q-values, consistency across animals, unit cards and an HTML report.",

@@ -25,9 +25,9 @@ __all__ = ['TRACE_CMAP', 'TRACE_RANGE', 'PlotFigure', 'new_figure', 'add_axes_in
            'stimulus_colors', 'zscore', 'structure_score', 'recording_matrix', 'presentations', 'plot_recording',
            'unit_index', 'recording_index', 'behaviour_channel', 'ActivationView', 'plot_activation', 'psth_data',
            'window_spans', 'significant_windows', 'PsthView', 'plot_psth', 'top_units', 'plot_psth_grid',
-           'selectivity_matrix', 'plot_selectivity', 'top_weights', 'card_title', 'plot_unit_card', 'plot_training',
-           'pareto_front', 'plot_frontier', 'plot_comparison', 'find_presentation', 'window_data', 'WindowView',
-           'plot_window']
+           'selectivity_matrix', 'plot_selectivity', 'top_weights', 'card_title', 'UnitCardView', 'card_layout',
+           'plot_unit_card', 'plot_training', 'pareto_front', 'plot_frontier', 'plot_comparison', 'find_presentation',
+           'window_data', 'WindowView', 'plot_window']
 
 # %% ../nbs/12_plots.ipynb #6bdb7a05
 class PlotFigure(Figure):
@@ -638,7 +638,53 @@ def _weight_bars(ax, df, title):
     ax.tick_params(axis="x", labelsize=7)
     ax.set_ylim(len(df) - max(len(df), 5) - 0.6, len(df) - 0.4)  # a few bars keep their thickness
 
-# %% ../nbs/12_plots.ipynb #d4332659
+# %% ../nbs/12_plots.ipynb #1162294d
+class UnitCardView:
+    "`plot_unit_card`'s figure, redrawn in place: `show(unit)` for any unit with the same `card_layout`."
+
+    def __init__(
+        self,
+        interp,  # an `Interpretation`
+        title_lines: int,  # lines of the card's title (`card_layout`)
+        behaviour: str | None = None,  # the behaviour channel shown with the activation (`card_layout`)
+        recording=0,  # the animal whose activation is shown (position or key)
+        n_neurons: int = 8,  # input and output neurons listed
+    ):
+        self.interp, self.n_neurons, self.layout = interp, n_neurons, (title_lines, behaviour)
+        height = 5.9 + 0.15 + 0.165 * title_lines  # inches, with room for the title
+        fig = self.figure = new_figure(12, height, layout=None)  # a fixed layout: redraws in a fraction of the time
+        self.psth = PsthView(interp, ax=add_axes_inches(fig, 0.75, 3.45, 4.5, 2.15))
+        self.bars = [add_axes_inches(fig, 7.75, 3.45, 1.45, 2.15), add_axes_inches(fig, 10.35, 3.45, 1.45, 2.15)]
+        self.activation = None
+        if interp.collection is not None and interp.activations is not None:
+            self.activation = ActivationView(interp, recording, behaviour, ax=add_axes_inches(fig, 0.75, 0.5, 9.6, 2.3))
+        self.title = fig.text(0.1 / 12, 1 - 0.12 / height, "", ha="left", va="top", fontsize=9.5)
+
+    def show(self, unit) -> Figure:
+        "Draw `unit` (number or name) and return the figure."
+        u = unit_index(self.interp, unit)
+        recording = self.activation.recording if self.activation else 0
+        if card_layout(self.interp, u, recording) != self.layout:
+            raise ValueError(f"unit {unit!r} has card layout {card_layout(self.interp, u, recording)}, this view "
+                             f"{self.layout}; make a UnitCardView for it")
+        self.psth.show(u)
+        for ax, which in zip(self.bars, ("encoder", "decoder")):
+            ax.cla()  # bars, ticks and limits start afresh, as on a new axes
+            _weight_bars(ax, top_weights(self.interp, u, which, self.n_neurons),
+                         "reads (encoder)" if which == "encoder" else "writes (decoder)")
+        if self.activation is not None:
+            self.activation.show(u)
+        self.title.set_text(safe_text(card_title(self.interp, u)))
+        return self.figure
+
+
+def card_layout(interp, unit, recording: int = 0) -> tuple:
+    "What a unit's card figure is built around: its title's number of lines and the behaviour channel shown."
+    u = unit_index(interp, unit)
+    shows_activity = interp.collection is not None and interp.activations is not None
+    return len(card_title(interp, u).splitlines()), behaviour_channel(interp, u, recording) if shows_activity else None
+
+
 def plot_unit_card(
     interp,  # an `Interpretation`
     unit,  # number or name
@@ -647,16 +693,8 @@ def plot_unit_card(
 ) -> Figure:
     "One figure per unit: PSTH, top input and output neurons, activation in one animal, and its card text."
     u = unit_index(interp, unit)
-    title = card_title(interp, u)
-    top = 0.15 + 0.165 * len(title.splitlines())  # inches for the title
-    fig = new_figure(12, 5.9 + top, layout=None)  # a fixed layout: redraws in a fraction of the time
-    plot_psth(interp, u, ax=add_axes_inches(fig, 0.75, 3.45, 4.5, 2.15))
-    _weight_bars(add_axes_inches(fig, 7.75, 3.45, 1.45, 2.15), top_weights(interp, u, "encoder", n_neurons), "reads (encoder)")
-    _weight_bars(add_axes_inches(fig, 10.35, 3.45, 1.45, 2.15), top_weights(interp, u, "decoder", n_neurons), "writes (decoder)")
-    if interp.collection is not None and interp.activations is not None:
-        plot_activation(interp, u, recording, ax=add_axes_inches(fig, 0.75, 0.5, 9.6, 2.3))
-    fig.text(0.1 / 12, 1 - 0.12 / (5.9 + top), safe_text(title), ha="left", va="top", fontsize=9.5)
-    return fig
+    r = recording_index(interp, recording) if interp.collection is not None else 0
+    return UnitCardView(interp, *card_layout(interp, u, r), recording=r, n_neurons=n_neurons).show(u)
 
 # %% ../nbs/12_plots.ipynb #858036c8
 def plot_training(history: pd.DataFrame) -> Figure:
