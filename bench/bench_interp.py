@@ -19,7 +19,7 @@ Floor (`--floor`): the default interpretation against the least memory traffic i
 in the same process with plain numpy: one pass making the cumulative sums of the activations, and gathering
 every animal's interval boundaries for each of the 1000 draws.
 
-Threads (`--threads`): the default interpretation with the BLAS library on one thread (the default) and on
+Threads (`--threads`): the default interpretation with BLAS and PyTorch on one thread (the default) and on
 two, on an idle machine and with another process keeping one core busy.
 
     python bench/bench_interp.py              # speed only (about a minute)
@@ -174,15 +174,22 @@ def busy_core():
 
 
 def threads():
+    import contextlib
+    import torch
     from threadpoolctl import threadpool_limits
     import wormsae.interp as interp_module
     col = ws.example()
     sae = ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False)).sae
-    run = interp_module.interpret.__wrapped__  # without the one-thread policy, so the limit below decides
+    policy = interp_module._one_thread
 
     def once(n_threads):
-        with threadpool_limits(n_threads, user_api="blas"):
-            return timed(lambda: run(sae, col, progress=False))[1]
+        interp_module._one_thread = contextlib.nullcontext  # without the policy, so the limits below decide
+        torch.set_num_threads(n_threads)
+        try:
+            with threadpool_limits(n_threads, user_api="blas"):
+                return timed(lambda: ws.interpret(sae, col, progress=False))[1]
+        finally:
+            interp_module._one_thread = policy
     once(1)
     rows = {}
     for load in ("idle", "one core busy"):
@@ -194,7 +201,7 @@ def threads():
             if other:
                 other.kill()
     for (load, n), s in rows.items():
-        print(f"{load:14s} BLAS threads {n}: {s:.2f} s ({s / rows['idle', 1]:.2f}x idle, one thread)")
+        print(f"{load:14s} {n} thread(s) (BLAS and torch): {s:.2f} s ({s / rows['idle', 1]:.2f}x idle, one thread)")
 
 
 if __name__ == "__main__":
