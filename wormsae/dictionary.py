@@ -89,7 +89,7 @@ def _fit_stacked(data, per_recording, neurons=None):
     groups = index["recording"].to_numpy()
     return NormStats.fit(X, M, groups=groups, neurons=neurons, per_recording=per_recording), X, M, groups
 
-# %% ../nbs/07_dictionary.ipynb #ef894c70
+# %% ../nbs/07_dictionary.ipynb #f4d418e4
 class PCA:
     "PCA fitted on observed entries only; `encode_z` projects each frame using its observed neurons."
 
@@ -123,6 +123,8 @@ class PCA:
 
 def fit_pcas(models: list, data, norm: NormStats | None = None, per_recording: bool = False) -> list:
     "Fit several PCAs (of different sizes) on the same data; the inputs, masks and initial SVD are prepared once."
+    if not models:
+        raise ValueError("fit_pcas needs at least one PCA to fit, got none")
     norm = norm if norm is not None else fit_norm(data, per_recording)
     for model in models:
         model.norm, model.neurons = norm, list(norm.neurons)
