@@ -180,16 +180,16 @@ def threads():
     import wormsae.interp as interp_module
     col = ws.example()
     sae = ws.train_sae(col, train_cfg=ws.TrainConfig(progress=False)).sae
-    policy = interp_module._one_thread
+    policy = interp_module.one_thread
 
     def once(n_threads):
-        interp_module._one_thread = contextlib.nullcontext  # without the policy, so the limits below decide
+        interp_module.one_thread = contextlib.nullcontext  # without the policy, so the limits below decide
         torch.set_num_threads(n_threads)
         try:
             with threadpool_limits(n_threads, user_api="blas"):
                 return timed(lambda: ws.interpret(sae, col, progress=False))[1]
         finally:
-            interp_module._one_thread = policy
+            interp_module.one_thread = policy
     once(1)
     rows = {}
     for load in ("idle", "one core busy"):
