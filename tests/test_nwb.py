@@ -503,20 +503,25 @@ def test_bad_community_files_name_the_problem(tmp_path, edit, message):
     assert "bad.nwb" in str(e.value) and message in str(e.value)
 
 
-def test_stimuli_starting_together_load_as_one_compound_presentation(tmp_path):
-    "A valid NWB file may start two stimuli at once: one presentation per onset, labels sorted and joined by ' + '."
-    rec = Recording.from_array(np.ones((40, 2)), ["AVAL", "AVAR"], 2.0, key="two",
-                               schedule=[(4, "odour", 10), (20, "odour", 24)])
-    path = write_nwb(rec, tmp_path / "two.nwb", session_start_time=START)
-    with h5py.File(path, "r+") as f:  # a second stimulus, light, from the same 2.0 s as the first odour, until 7.0 s
+def _add_light(path, start_s: float, stop_s: float):
+    "Append a third row, 'light' from start_s to stop_s, to the file's two-row stimulus table."
+    with h5py.File(path, "r+") as f:
         table = f["intervals/stimuli"]
         start, stop, label = table["start_time"][()], table["stop_time"][()], table["stimulus"].asstr()[()]
-        for name, values in (("start_time", np.append(start, 2.0)), ("stop_time", np.append(stop, 7.0)),
+        for name, values in (("start_time", np.append(start, start_s)), ("stop_time", np.append(stop, stop_s)),
                              ("id", np.arange(3))):
             del table[name]
             table[name] = values
         del table["stimulus"]
         table.create_dataset("stimulus", data=np.append(label, "light").astype(object), dtype=h5py.string_dtype())
+
+
+def test_stimuli_starting_together_load_as_one_compound_presentation(tmp_path):
+    "A valid NWB file may start two stimuli at once: one presentation per onset, labels sorted and joined by ' + '."
+    rec = Recording.from_array(np.ones((40, 2)), ["AVAL", "AVAR"], 2.0, key="two",
+                               schedule=[(4, "odour", 10), (20, "odour", 24)])
+    path = write_nwb(rec, tmp_path / "two.nwb", session_start_time=START)
+    _add_light(path, 2.0, 7.0)  # a second stimulus, light, from the same 2.0 s as the first odour, until 7.0 s
     with pytest.warns(UserWarning, match="two.nwb.*same frame are one presentation of the compound stimulus: 'light \\+ odour'"):
         back = read_nwb(path)
     assert back.schedule[["onset_frame", "label", "offset_frame", "repeat"]].values.tolist() == \
@@ -528,15 +533,7 @@ def test_a_stimulus_named_with_a_plus_keeps_its_name_alone_and_its_parts_togethe
     rec = Recording.from_array(np.ones((40, 2)), ["AVAL", "AVAR"], 2.0, key="mix",
                                schedule=[(4, "NaCl + quinine", 10), (20, "NaCl + quinine", 24)])
     path = write_nwb(rec, tmp_path / "mix.nwb", session_start_time=START)
-    with h5py.File(path, "r+") as f:  # light from 10.0 s (frame 20, the second presentation's onset) until 13.0 s
-        table = f["intervals/stimuli"]
-        start, stop, label = table["start_time"][()], table["stop_time"][()], table["stimulus"].asstr()[()]
-        for name, values in (("start_time", np.append(start, 10.0)), ("stop_time", np.append(stop, 13.0)),
-                             ("id", np.arange(3))):
-            del table[name]
-            table[name] = values
-        del table["stimulus"]
-        table.create_dataset("stimulus", data=np.append(label, "light").astype(object), dtype=h5py.string_dtype())
+    _add_light(path, 10.0, 13.0)  # light from 10.0 s (frame 20, the second presentation's onset) until 13.0 s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         back = read_nwb(path)

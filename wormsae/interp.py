@@ -410,7 +410,7 @@ def _pareto_tail(dev, x, fraction):
     sf = np.where(a0 > 0, np.nan_to_num(sf), (x <= t).astype(float))  # a flat tail: nothing lies beyond it
     return n / N * sf
 
-# %% ../nbs/11_interp.ipynb #60e0a3bd
+# %% ../nbs/11_interp.ipynb #f5b8b765
 def _specificity(resp, labels, animal, stimuli, n_perm, rng, tail=True):
     "d of responses to each stimulus vs the rest, with a within-animal label-shuffle null: (d, p, p_perm, null mean, exceedances), (S, U)."
     onehot = (labels[:, None] == np.asarray(stimuli)[None, :]).astype(float)  # (P, S)
@@ -439,14 +439,15 @@ def _group_vs_rest_d(onehot, resp):
     return cohens_d(S1, SS1, n1, S - S1, SS - SS1, n - n1)
 
 
-def _cell_d(labelings, stimuli, s_of_cell, u_of_cell, resp, resp2):
+def _cell_d(labelings, stimuli, s_of_cell, u_of_cell, resp, resp2, totals):
     "The same d for chosen (stimulus, unit) cells only, under a batch of labelings (batch, P): (batch, cells)."
+    # resp2: resp ** 2; totals: (resp.sum(0), resp2.sum(0)), made once by the caller (this runs per batch)
     out = np.empty((len(labelings), len(s_of_cell)))
     for s in np.unique(s_of_cell):
         cells = np.flatnonzero(s_of_cell == s)
         member, u = (labelings == stimuli[s]).astype(float), u_of_cell[cells]
         S1, SS1, n1 = member @ resp[:, u], member @ resp2[:, u], member.sum(1)[:, None]
-        out[:, cells] = cohens_d(S1, SS1, n1, resp[:, u].sum(0) - S1, resp2[:, u].sum(0) - SS1, len(resp) - n1)
+        out[:, cells] = cohens_d(S1, SS1, n1, totals[0][u] - S1, totals[1][u] - SS1, len(resp) - n1)
     return out
 
 
@@ -679,7 +680,7 @@ def _behaviour_matrix(tests: pd.DataFrame, U: int) -> pd.DataFrame:
         return pd.DataFrame(index=range(U))
     return tests.pivot(index="unit", columns="channel", values="r").reindex(range(U))[list(dict.fromkeys(tests.channel))]
 
-# %% ../nbs/11_interp.ipynb #ebffed90
+# %% ../nbs/11_interp.ipynb #99a762ac
 class _PooledCorr:
     "Pearson r of matching columns of predictions and activity given animal by animal, from centred sums combined exactly."
     n = 0
@@ -687,8 +688,9 @@ class _PooledCorr:
     def add(self, P, A):
         "Add one animal's predictions P and activity A (frames, units)."
         if len(P):
-            Pc, Ac = P - P.mean(0), A - A.mean(0)
-            self.add_moments(len(P), P.mean(0), A.mean(0), (Pc * Pc).sum(0), (Ac * Ac).sum(0), (Pc * Ac).sum(0))
+            mp, ma = P.mean(0), A.mean(0)
+            Pc, Ac = P - mp, A - ma
+            self.add_moments(len(P), mp, ma, (Pc * Pc).sum(0), (Ac * Ac).sum(0), (Pc * Ac).sum(0))
 
     def add_moments(self, n, mp, ma, cpp, caa, cpa):
         "Add a piece given as count, means and centred sums of squares and products."
@@ -741,7 +743,7 @@ def _predict_from_stimuli(A_len, rec, kernels, stimuli, lags, use, mean, repeats
             pred[idx[ok]] += kernels[i][ok] * use[:, i]
     return pred
 
-# %% ../nbs/11_interp.ipynb #fd8889aa
+# %% ../nbs/11_interp.ipynb #26f119d9
 def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, horizon_s=45.0) -> np.ndarray:
     "Held-out correlation between each unit and its prediction from its explanation (NaN where nothing to predict from)."
     U = acts[0].shape[1]
@@ -761,15 +763,16 @@ def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, ho
 
 def _held_out_animal_scores(acts, collection, stimuli, use, lags, recs):
     "Leave one animal out: each animal predicted from the kernels and mean of all the others (totals minus its own)."
-    K_all, n_all, S_all, T_all = 0.0, 0.0, 0.0, 0
+    K_all, n_all = 0.0, 0.0
     for r in recs:
         K, n = _kernel_sums(acts[r], collection[r], stimuli, lags)
         K_all, n_all = K_all + K, n_all + n
-        S_all, T_all = S_all + acts[r].sum(0, dtype=np.float64), T_all + len(acts[r])
+    sums = {r: acts[r].sum(0, dtype=np.float64) for r in recs}
+    S_all, T_all = sum(sums.values()), sum(len(acts[r]) for r in recs)
     pooled = _PooledCorr()
     for r in recs:
-        K, n = _kernel_sums(acts[r], collection[r], stimuli, lags)
-        mean = (S_all - acts[r].sum(0, dtype=np.float64)) / (T_all - len(acts[r]))
+        K, n = _kernel_sums(acts[r], collection[r], stimuli, lags)  # made again: keeping every animal's would cost more
+        mean = (S_all - sums[r]) / (T_all - len(acts[r]))
         pooled.add(_predict_from_stimuli(len(acts[r]), collection[r], _mean_kernels(K_all - K, n_all - n), stimuli, lags,
                                          use, mean), acts[r])
     return pooled.r(acts[0].shape[1])
@@ -782,7 +785,7 @@ def _held_out_repeat_scores(A, rec, stimuli, use, lags):
     pooled.add(_predict_from_stimuli(len(A), rec, kernels, stimuli, lags, use, A.mean(0), repeats=[1, 3, 5, 7, 9]), A)
     return pooled.r(A.shape[1])
 
-# %% ../nbs/11_interp.ipynb #afa651c2
+# %% ../nbs/11_interp.ipynb #352a731d
 def _behaviour_scores(acts, collection, channels):
     "Leave-one-animal-out correlation of a linear prediction from each unit's named channel (NaN if none)."
     out = np.full(acts[0].shape[1], np.nan)
@@ -801,14 +804,15 @@ def _channel_moments(A, x) -> tuple:
     x, A = x[ok], A[ok].astype(np.float64)
     if not len(x):
         return 0, 0.0, np.zeros(A.shape[1]), 0.0, np.zeros(A.shape[1]), np.zeros(A.shape[1])
-    xc, Ac = x - x.mean(), A - A.mean(0)
-    return len(x), x.mean(), A.mean(0), xc @ xc, (Ac * Ac).sum(0), Ac.T @ xc
+    mx, ma = x.mean(), A.mean(0)
+    xc, Ac = x - mx, A - ma
+    return len(x), mx, ma, xc @ xc, (Ac * Ac).sum(0), Ac.T @ xc
 
 
 def _line_scores(moments, n_units) -> np.ndarray:
     "Pooled r of each animal's activity with the line through its channel fitted on the other animals (or itself, if alone)."
-    cx = sum(m[0] * m[1] for m in moments) / max(sum(m[0] for m in moments), 1)  # a common centre: no cancellation
-    ca = sum(m[0] * m[2] for m in moments) / max(sum(m[0] for m in moments), 1)
+    n = max(sum(m[0] for m in moments), 1)
+    cx, ca = sum(m[0] * m[1] for m in moments) / n, sum(m[0] * m[2] for m in moments) / n  # a common centre: no cancellation
     raw = [_raw_sums(m, cx, ca) for m in moments]
     total = [sum(parts) for parts in zip(*raw)]
     pooled = _PooledCorr()
@@ -1180,7 +1184,7 @@ def _more_shift_draws(animals, cums, n_win, n_base, k, u, table, exceed, drawn, 
         hits[cells], n[cells] = _draw_until_resolved(draw, d_obs[cells], mu[cells], hits[cells], drawn, limit, batch)
     return hits, n
 
-# %% ../nbs/11_interp.ipynb #8b618663
+# %% ../nbs/11_interp.ipynb #5bb66f9b
 def _refine_specificity(table, c, could, cfg, rng, batch=500):
     "More label shuffles for one window's specificity tests that could be significant; updates `table`."
     limit = min(cfg.refine * cfg.n_null, _labelings(c["labels"], c["groups"]))
@@ -1191,7 +1195,8 @@ def _refine_specificity(table, c, could, cfg, rng, batch=500):
     codes = pd.Categorical(c["labels"], categories=c["stimuli"]).codes  # integers: comparing strings is slow
     resp, stimuli = c["resp"], np.arange(len(c["stimuli"]))
     resp2 = resp ** 2
-    draw = lambda m, act: _cell_d(codes[_shuffles(c["groups"], m, rng)], stimuli, s_idx[act], u_idx[act], resp, resp2)
+    totals = resp.sum(0), resp2.sum(0)
+    draw = lambda m, act: _cell_d(codes[_shuffles(c["groups"], m, rng)], stimuli, s_idx[act], u_idx[act], resp, resp2, totals)
     h, n = _draw_until_resolved(draw, table["d_specific"][ks[s_idx], u_idx], c["mu"][s_idx, u_idx],
                                 hits[s_idx, u_idx], cfg.n_null, limit, batch)
     table["p_specific"][ks[s_idx], u_idx] = (1 + h) / (1 + n)
