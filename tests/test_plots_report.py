@@ -75,10 +75,10 @@ def test_an_unstable_unit_keeps_its_test_but_is_not_a_finding(planted, tmp_path)
 def test_psth_draws_one_line_per_stimulus_and_highlights_significant(interp):
     ax = plots.plot_psth(interp, "R").axes[0]
     lines = [l for l in ax.lines if not l.get_label().startswith("_")]
-    assert [l.get_label() for l in lines] == interp.psth["stimuli"]
+    assert [l.get_label() for l in lines] == interp.stimuli
     for line in lines:
         assert (line.get_linewidth() > 1.5) == (line.get_label() == "A")
-    np.testing.assert_allclose(lines[0].get_ydata(), interp.psth["mean"][0, :, 0])
+    np.testing.assert_allclose(lines[0].get_ydata(), interp.psth.mean[0, :, 0])
     assert len([l for l in plots.plot_psth(interp, "R", stimuli=["C"]).axes[0].lines
                 if not l.get_label().startswith("_")]) == 1
 
@@ -92,7 +92,7 @@ def test_selectivity_heatmap_rows_and_markers_match_the_table(interp, units):
     assert names == expected_rows
     assert ax.images[0].get_array().shape == (len(expected_rows), 3)
     sel = interp.selectivity.query("window == 'presentation'")
-    truth = {(interp.psth["stimuli"].index(s), names.index(n)) for n, s, sig in
+    truth = {(interp.stimuli.index(s), names.index(n)) for n, s, sig in
              zip(sel.unit_name, sel.stimulus, sel.significant) if sig and n in names}
     stars = {tuple(int(v) for v in xy) for xy in np.asarray(ax.collections[0].get_offsets())}
     assert stars == truth

@@ -83,7 +83,7 @@ def stimulus_colors(stimuli) -> dict:
 def _interp_stimuli(interp) -> list:
     "The stimuli of an interpretation, in the collection's order."
     extra = list(interp.collection.stimuli) if interp.collection is not None else []
-    return list(dict.fromkeys(list(interp.psth["stimuli"]) + extra))
+    return list(dict.fromkeys(interp.stimuli + extra))
 
 # %% ../nbs/12_plots.ipynb #8dad8097
 def zscore(X) -> np.ndarray:
@@ -350,12 +350,12 @@ def plot_activation(
 def psth_data(interp, unit, stimuli=None) -> pd.DataFrame:
     "One unit's onset-aligned mean, s.e.m. and count per stimulus and time (long format)."
     u, p = unit_index(interp, unit), interp.psth
-    stimuli = list(p["stimuli"]) if stimuli is None else list(stimuli)
-    idx = _pick(p["stimuli"], stimuli, "stimuli", "the interpretation")
-    t = p["times"]
+    stimuli = list(p.stimuli) if stimuli is None else list(stimuli)
+    idx = _pick(p.stimuli, stimuli, "stimuli", "the interpretation")
+    t = p.times
     return pd.DataFrame({"stimulus": np.repeat(stimuli, len(t)), "time": np.tile(t, len(idx)),
-                         "mean": p["mean"][idx, :, u].ravel(), "sem": p["sem"][idx, :, u].ravel(),
-                         "n": p["n"][idx].ravel()})
+                         "mean": p.mean[idx, :, u].ravel(), "sem": p.sem[idx, :, u].ravel(),
+                         "n": p.n[idx].ravel()})
 
 
 def window_spans(interp) -> dict:
@@ -414,9 +414,9 @@ class PsthView:
         sem: bool = True,  # draw the s.e.m. bands
     ):
         p = interp.psth
-        self.interp, self.sem, self.times = interp, sem, p["times"]
-        self.stimuli = list(p["stimuli"]) if stimuli is None else list(stimuli)
-        self.rows = _pick(p["stimuli"], self.stimuli, "stimuli", "the interpretation")
+        self.interp, self.sem, self.times = interp, sem, p.times
+        self.stimuli = list(p.stimuli) if stimuli is None else list(stimuli)
+        self.rows = _pick(p.stimuli, self.stimuli, "stimuli", "the interpretation")
         self.colors = stimulus_colors(_interp_stimuli(interp))
         self.figure, self.ax = _axes(ax, 6.5, 3.4)
         _mark_windows(self.ax, window_spans(interp))
@@ -435,7 +435,7 @@ class PsthView:
     def show(self, unit) -> Figure:
         "Draw `unit` (number or name) and return the figure."
         u, p = unit_index(self.interp, unit), self.interp.psth
-        m, e = p["mean"][self.rows, :, u], p["sem"][self.rows, :, u]
+        m, e = p.mean[self.rows, :, u], p.sem[self.rows, :, u]
         sig = significant_windows(self.interp, u)
         for j, s in enumerate(self.stimuli):
             strong = s in sig
@@ -499,10 +499,10 @@ def plot_psth_grid(
 ) -> Figure:
     "Small multiples of peri-stimulus responses: units in rows, stimuli in columns."
     units = top_units(interp, max_units) if units is None else [unit_index(interp, u) for u in units][:max_units]
-    stimuli = list(interp.psth["stimuli"]) if stimuli is None else list(stimuli)
+    stimuli = interp.stimuli if stimuli is None else list(stimuli)
     colors, spans = stimulus_colors(_interp_stimuli(interp)), window_spans(interp)
-    p, t = interp.psth, interp.psth["times"]
-    idx = _pick(p["stimuli"], stimuli, "stimuli", "the interpretation")
+    p, t = interp.psth, interp.psth.times
+    idx = _pick(p.stimuli, stimuli, "stimuli", "the interpretation")
     W, H = 1.25 * len(stimuli) + 1.2, 0.95 * len(units) + 0.9
     fig = new_figure(W, H, layout=None)  # axes are not shared and laid out by hand: 80 panels stay fast
     axs = fig.subplots(len(units), len(stimuli), squeeze=False,
@@ -510,7 +510,7 @@ def plot_psth_grid(
                                         bottom=0.45 / H))
     for i, u in enumerate(units):
         sig = significant_windows(interp, u)
-        m, e = p["mean"][idx, :, u], p["sem"][idx, :, u]
+        m, e = p.mean[idx, :, u], p.sem[idx, :, u]
         lo, hi = np.nanmin(m - e), np.nanmax(m + e)
         lo, hi = (lo, hi) if np.isfinite(lo) and hi > lo else (-1, 1)
         for j, s in enumerate(stimuli):
@@ -542,7 +542,7 @@ def selectivity_matrix(interp, window: str = "presentation", units=None, value: 
     sel = interp.selectivity[interp.selectivity.window == window]
     if not len(sel):
         raise ValueError(f"no tests in window {window!r}; windows are {sorted(interp.selectivity.window.unique())}")
-    stimuli = [s for s in interp.psth["stimuli"] if s in set(sel.stimulus)]
+    stimuli = [s for s in interp.stimuli if s in set(sel.stimulus)]
     vals = sel.pivot(index="unit", columns="stimulus", values=value).reindex(columns=stimuli)
     sig = sel.pivot(index="unit", columns="stimulus", values="significant").reindex(columns=stimuli)
     sig = sig.fillna(False).astype(bool)

@@ -349,7 +349,7 @@ class UnitExplorer(_Explorer):
         self.interp, self.n_neurons, self.n_match = interp, n_neurons, n_match
         self.unit, self.recording = None, recording_index(interp, recording)
         self.shown, self.timings, self._images, self._views = {"messages": []}, {}, _LRU(), _LRU(8)
-        stimuli = list(interp.psth["stimuli"])
+        stimuli = interp.stimuli
         self.stimulus_filter = W.Dropdown(options=[("all stimuli", "")] + [(s, s) for s in stimuli], value="",
                                           description="stimulus")
         self.neuron_filter = W.Text(value="", placeholder="neuron name, e.g. ASH", description="neuron",
@@ -456,7 +456,7 @@ class UnitExplorer(_Explorer):
         self.card.value = unit_card_html(self.interp, u)
         self.weights.value = weights_html(self.interp, u, self.n_neurons)
         t1 = time.perf_counter()
-        has_psth = len(self.interp.psth["stimuli"]) > 0
+        has_psth = len(self.interp.stimuli) > 0
         self._show_image(self.psth_image, self._png(("psth", u), lambda: self._psth(u)) if has_psth else None)
         t2 = time.perf_counter()
         self._draw_activation()
@@ -464,7 +464,7 @@ class UnitExplorer(_Explorer):
         self.shown.update(unit=u, unit_name=c.unit_name,
                           inputs=top_weights(self.interp, u, "encoder", self.n_neurons).neuron.tolist(),
                           outputs=top_weights(self.interp, u, "decoder", self.n_neurons).neuron.tolist(),
-                          psth_stimuli=list(self.interp.psth["stimuli"]) if has_psth else [])
+                          psth_stimuli=self.interp.stimuli if has_psth else [])
         self._set_messages(self._messages())
         self.timings.update(card=t1 - t0, psth=t2 - t1, unit=time.perf_counter() - t0)
         self._prefetch(self._neighbour_jobs(u))
@@ -476,7 +476,7 @@ class UnitExplorer(_Explorer):
         near = [units[j] for j in (i + 1, i - 1, i + 2) if 0 <= j < len(units) and units[j] != u]
         r, jobs = self.recording, []
         for v in near:
-            if len(self.interp.psth["stimuli"]):
+            if len(self.interp.stimuli):
                 jobs.append((("psth", v), lambda v=v: self._psth(v)))
             if self.interp.activations is not None:
                 jobs.append((("activation", v, r), lambda v=v: self._activation(v, r)))
@@ -508,7 +508,7 @@ class UnitExplorer(_Explorer):
                  f"neuron {self.neuron_filter.value!r} ({self.which.value})" if self.neuron_filter.value else "",
                  "significant only" if self.significant_only.value else ""]
             out.append(f"No unit matches {', '.join(x for x in f if x)}; still showing {self.shown.get('unit_name')}.")
-        if not len(self.interp.psth["stimuli"]):
+        if not len(self.interp.stimuli):
             out.append("These recordings have no stimulus schedule: no peri-stimulus responses or tests to show.")
         elif (m := recording_message(self.interp, self.recording)) is not None:
             out.append(m)
@@ -536,7 +536,7 @@ class WindowExplorer(_Explorer):
         self.shown, self.timings, self._images, self._data = {"messages": []}, {}, _LRU(), _LRU(32)
         self._view = WindowView(interp)  # one figure, redrawn in place
         self.recording = recording_index(interp, recording)
-        self.stimuli = list(interp.psth["stimuli"])
+        self.stimuli = interp.stimuli
         self.stimulus = stimulus if stimulus is not None else self._first_stimulus(self.recording)
         self.repeat, self.context_s = int(repeat), tuple(float(x) for x in context_s)
         self._traces_wanted = None if trace_neurons is None else list(trace_neurons)
