@@ -790,9 +790,15 @@ class _PooledCorr:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, self.cpa / den, np.nan)
 
-# %% ../nbs/11_interp.ipynb #f19fe2f9
-def _kernel_sums(A, rec, stimuli, lags, repeats=None):
-    "Summed baseline-subtracted responses to each stimulus over lags (stimuli, lags, units), and how many (stimuli,)."
+# %% ../nbs/11_interp.ipynb #c521bcda
+def _frame_lags(times, fps: float) -> np.ndarray:
+    "The frames after an onset that sample `times` (seconds) in a recording at `fps`: animals may differ in rate."
+    return np.round(np.asarray(times) * fps).astype(int)
+
+
+def _kernel_sums(A, rec, stimuli, times, repeats=None):
+    "Summed baseline-subtracted responses to each stimulus at `times` after onset (stimuli, times, units), and how many (stimuli,)."
+    lags = _frame_lags(times, rec.fps)
     K, n = np.zeros((len(stimuli), len(lags), A.shape[1])), np.zeros(len(stimuli))
     for i, s in enumerate(stimuli):
         sch = rec.schedule[(rec.schedule.label == s) & (True if repeats is None else rec.schedule.repeat.isin(repeats))]
@@ -810,28 +816,36 @@ def _mean_kernels(K, n):
     return K / np.maximum(n, 1)[:, None, None]
 
 
-def _predict_from_stimuli(A_len, rec, kernels, stimuli, lags, use, mean, repeats=None):
+def _frames_on_grid(times, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    "Every frame after an onset that the grid `times` spans at `fps`, and the grid point nearest each."
+    dt = times[1] - times[0] if len(times) > 1 else 1.0 / fps
+    lags = np.arange(int(round(len(times) * dt * fps)))
+    return lags, np.minimum(np.round(lags / (fps * dt)).astype(int), len(times) - 1)
+
+
+def _predict_from_stimuli(A_len, rec, kernels, stimuli, times, use, mean, repeats=None):
     "Predicted activity of every unit: mean + kernels placed after each presentation of its explained stimuli."
-    pred = np.tile(mean, (A_len, 1))
+    (lags, nearest), pred = _frames_on_grid(times, rec.fps), np.tile(mean, (A_len, 1))
     for i, s in enumerate(stimuli):
         sch = rec.schedule[(rec.schedule.label == s) & (True if repeats is None else rec.schedule.repeat.isin(repeats))]
         for onset in sch.onset_frame:
             idx = onset + lags
             ok = idx < A_len
-            pred[idx[ok]] += kernels[i][ok] * use[:, i]
+            pred[idx[ok]] += kernels[i][nearest[ok]] * use[:, i]
     return pred
 
-# %% ../nbs/11_interp.ipynb #26f119d9
+# %% ../nbs/11_interp.ipynb #c5e17f69
 def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, horizon_s=45.0) -> np.ndarray:
     "Held-out correlation between each unit and its prediction from its explanation (NaN where nothing to predict from)."
     U = acts[0].shape[1]
-    lags = np.arange(int(round(horizon_s * collection[0].fps)))
+    fps0 = collection[0].fps  # the kernels' time grid; each animal is sampled on it at its own rate
+    times = np.arange(int(round(horizon_s * fps0))) / fps0
     with_schedule = [r for r, rec in enumerate(collection) if len(rec.schedule)]
     score = np.full(U, np.nan)
     if len(with_schedule) >= 2:
-        score = _held_out_animal_scores(acts, collection, stimuli, use, lags, with_schedule)
+        score = _held_out_animal_scores(acts, collection, stimuli, use, times, with_schedule)
     elif with_schedule:
-        score = _held_out_repeat_scores(acts[with_schedule[0]], collection[with_schedule[0]], stimuli, use, lags)
+        score = _held_out_repeat_scores(acts[with_schedule[0]], collection[with_schedule[0]], stimuli, use, times)
     score = np.where(use.any(1), score, np.nan)
     if behaviour_channel is not None:
         beh = _behaviour_scores(acts, collection, behaviour_channel)
@@ -839,28 +853,28 @@ def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, ho
     return score
 
 
-def _held_out_animal_scores(acts, collection, stimuli, use, lags, recs):
+def _held_out_animal_scores(acts, collection, stimuli, use, times, recs):
     "Leave one animal out: each animal predicted from the kernels and mean of all the others (totals minus its own)."
     K_all, n_all = 0.0, 0.0
     for r in recs:
-        K, n = _kernel_sums(acts[r], collection[r], stimuli, lags)
+        K, n = _kernel_sums(acts[r], collection[r], stimuli, times)
         K_all, n_all = K_all + K, n_all + n
     sums = {r: acts[r].sum(0, dtype=np.float64) for r in recs}
     S_all, T_all = sum(sums.values()), sum(len(acts[r]) for r in recs)
     pooled = _PooledCorr()
     for r in recs:
-        K, n = _kernel_sums(acts[r], collection[r], stimuli, lags)  # made again: keeping every animal's would cost more
+        K, n = _kernel_sums(acts[r], collection[r], stimuli, times)  # made again: keeping every animal's would cost more
         mean = (S_all - sums[r]) / (T_all - len(acts[r]))
-        pooled.add(_predict_from_stimuli(len(acts[r]), collection[r], _mean_kernels(K_all - K, n_all - n), stimuli, lags,
+        pooled.add(_predict_from_stimuli(len(acts[r]), collection[r], _mean_kernels(K_all - K, n_all - n), stimuli, times,
                                          use, mean), acts[r])
     return pooled.r(acts[0].shape[1])
 
 
-def _held_out_repeat_scores(A, rec, stimuli, use, lags):
+def _held_out_repeat_scores(A, rec, stimuli, use, times):
     "One animal: kernels from the even repeats, scored on the odd ones."
-    kernels = _mean_kernels(*_kernel_sums(A, rec, stimuli, lags, repeats=[0, 2, 4, 6, 8]))
+    kernels = _mean_kernels(*_kernel_sums(A, rec, stimuli, times, repeats=[0, 2, 4, 6, 8]))
     pooled = _PooledCorr()
-    pooled.add(_predict_from_stimuli(len(A), rec, kernels, stimuli, lags, use, A.mean(0), repeats=[1, 3, 5, 7, 9]), A)
+    pooled.add(_predict_from_stimuli(len(A), rec, kernels, stimuli, times, use, A.mean(0), repeats=[1, 3, 5, 7, 9]), A)
     return pooled.r(A.shape[1])
 
 # %% ../nbs/11_interp.ipynb #352a731d
