@@ -81,7 +81,7 @@ def schedule_design(collection: Collection) -> str:
     scheduled = [r for r in collection if len(r.schedule)]
     return "states" if scheduled and all(_tiles(r) for r in scheduled) else "events"
 
-
+# %% ../nbs/11_interp.ipynb #99f05376
 def _tiles(rec) -> bool:
     "Whether a recording's schedule covers every frame once: onset 0, each offset the next onset, the last the end."
     on, off = rec.schedule.onset_frame.to_numpy(), rec.schedule.offset_frame.to_numpy()
@@ -111,13 +111,13 @@ def window_table(collection: Collection, windows: dict = DEFAULT_WINDOWS, baseli
                                      start=s0, end=s1, base_start=b0, base_end=b1))
     return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
 
-
+# %% ../nbs/11_interp.ipynb #1b7314ce
 def _interval(onset, seconds, fps, n_frames):
     "Frames [onset + a*fps, onset + b*fps) clipped to the recording."
     a, b = (onset + int(round(s * fps)) for s in seconds)
     return max(a, 0), min(b, n_frames)
 
-
+# %% ../nbs/11_interp.ipynb #c480b35d
 def _state_rows(r, rec, window_s) -> list[dict]:
     "Two rows per boundary between different states: the state after it and the state before it, time-matched."
     rows, sched = [], rec.schedule.reset_index(drop=True)
@@ -137,7 +137,7 @@ def _state_rows(r, rec, window_s) -> list[dict]:
         run_start = p
     return rows
 
-
+# %% ../nbs/11_interp.ipynb #bfb24c40
 def _run_end(sched, p) -> int:
     "The end frame of the run of identical states that starts at row p."
     q = p
@@ -158,7 +158,7 @@ def _doubled_cumsum(A):
         out.append(np.ascontiguousarray(C.T))
     return tuple(out)
 
-
+# %% ../nbs/11_interp.ipynb #8a0fc36e
 def _interval_sums(C, C2, starts, ends, shifts):
     "Sums and sums of squares over [start, end) of the activity shifted by each shift: (shifts, intervals, units)."
     T = (len(C) - 1) // 2
@@ -193,7 +193,7 @@ def _moments(S, SS, n):
     var = np.maximum(SS - S * mean, 0) / np.maximum(n - 1, 1)
     return mean, var
 
-
+# %% ../nbs/11_interp.ipynb #58a60bd7
 def cohens_d(S1, SS1, n1, S0, SS0, n0):
     "Cohen's d of group 1 against group 0 from sums, sums of squares and counts (broadcasting)."
     m1, v1 = _moments(S1, SS1, n1)
@@ -227,7 +227,7 @@ class _AnimalData:
         np.subtract.at(W.T, starts, self.assign.T)
         return W
 
-
+# %% ../nbs/11_interp.ipynb #bc3b10e2
 def _test_sums(a: _AnimalData, C, C2, shifts):
     "Window and baseline (sum, sum of squares) of every test after each shift: 4 arrays (shifts, tests, units)."
     rows = (a.bounds[None, :] - np.asarray(shifts)[:, None]) + a.T
@@ -248,14 +248,14 @@ def activations_by_recording(model, collection) -> list[np.ndarray]:
         acts.append(A)
     return acts
 
-
+# %% ../nbs/11_interp.ipynb #2f9d7ae9
 def _tests(wt: pd.DataFrame, collection, windows) -> pd.DataFrame:
     "The (stimulus, window) pairs to test, stimuli in order of first presentation."
     present = set(zip(wt.stimulus, wt.window))
     pairs = [(s, w) for s in collection.stimuli for w in windows if (s, w) in present]
     return pd.DataFrame(pairs, columns=["stimulus", "window"])
 
-
+# %% ../nbs/11_interp.ipynb #2d2e5712
 def _animal_data(acts, wt, tests) -> list[_AnimalData]:
     "Length, intervals and test membership of each animal."
     key = {(s, w): k for k, (s, w) in enumerate(zip(tests.stimulus, tests.window))}
@@ -269,7 +269,7 @@ def _animal_data(acts, wt, tests) -> list[_AnimalData]:
                                rows.base_start.to_numpy(), rows.base_end.to_numpy(), assign))
     return out
 
-
+# %% ../nbs/11_interp.ipynb #ca6adffb
 def _counts(animals):
     "Frames per test in windows and baselines, per animal: two arrays (animals, tests, 1)."
     n_win = np.stack([a.assign @ (a.ends - a.starts) for a in animals])[..., None]
@@ -282,7 +282,7 @@ def _untestable(collection: Collection, tests: pd.DataFrame, design: str, baseli
     tested = set(tests.stimulus)
     return {s: _why_untestable(collection, s, design, baseline) for s in collection.stimuli if s not in tested}
 
-
+# %% ../nbs/11_interp.ipynb #8835ecc7
 def _why_untestable(collection, stimulus, design, baseline) -> str:
     "Why no presentation of `stimulus` gives a test."
     if design == "states":
@@ -293,7 +293,7 @@ def _why_untestable(collection, stimulus, design, baseline) -> str:
                 f"baseline ({baseline[0]:g} to {baseline[1]:g} s from the onset)")
     return "at every presentation its windows hold no frame (they end before they start or lie past the recording's end)"
 
-
+# %% ../nbs/11_interp.ipynb #eab0268d
 def _warn_untestable(collection, tests, design, baseline):
     for stimulus, why in _untestable(collection, tests, design, baseline).items():
         warnings.warn(f"stimulus {stimulus!r} cannot be tested and is left out: {why}", stacklevel=3)
@@ -305,7 +305,7 @@ def _observed(animals, cums):
     sums = [_test_sums(a, *cums(r), zero) for r, a in enumerate(animals)]
     return [np.concatenate([s[i] for s in sums]) for i in range(4)]
 
-
+# %% ../nbs/11_interp.ipynb #a153946f
 def _effects(obs, n_win, n_base):
     "Pooled d, per-animal d and leave-one-animal-out d from per-animal sums."
     S, SS, B, BB = obs
@@ -327,7 +327,7 @@ def _shift_ranges(animals, min_shift) -> list[tuple[int, int]]:
             out.append((lo, a.T - max(lo, 1)))  # without a smallest shift: 0 .. T-1 (T is 0 again)
     return out
 
-
+# %% ../nbs/11_interp.ipynb #84d5b75e
 def _all_shifts(ranges, rng, n_null):
     "Shifts per animal (animals, draws): every combination when there are at most `n_null`, else `n_null` at random."
     sizes = [hi - lo + 1 for lo, hi in ranges]
@@ -337,7 +337,7 @@ def _all_shifts(ranges, rng, n_null):
         return [lo + g for (lo, _), g in zip(ranges, grid)], possible
     return [rng.integers(lo, hi + 1, size=n_null) for lo, hi in ranges], possible
 
-
+# %% ../nbs/11_interp.ipynb #769a9a9e
 def _shift_null(animals, cums, n_win, n_base, n_null, min_shift, rng, chunk=10, progress=None, max_bytes=2 ** 27):
     "Pooled d under independent circular shifts per animal: (draws, tests, units), and how many distinct draws exist."
     nw, nb = n_win.sum(0), n_base.sum(0)
@@ -380,13 +380,13 @@ def tail_pvalue(null, observed, min_exceed: int = MIN_EXCEED, tail_fraction: flo
         p[rare] = np.maximum(p_normal, _pareto_tail(dev[:, rare], x[rare], tail_fraction))
     return np.maximum(p, 1 / (1 + possible)), p_empirical, mean, sd
 
-
+# %% ../nbs/11_interp.ipynb #97456552
 def _exceedances(null, observed, mu) -> np.ndarray:
     "How many null values lie at least as far from `mu` as the observed value (two-sided; equal within rounding counts)."
     far = np.abs(np.asarray(observed, np.float64) - mu)
     return (np.abs(null - mu) >= far * (1 - 1e-9) - 1e-12).sum(0)
 
-
+# %% ../nbs/11_interp.ipynb #2f459604
 def p_floor(n_drawn: int, possible, tail: bool = True, exhaustive: bool = False) -> float:
     "The smallest p a test can report: with every draw used 1 / draws; with the tail model 1 / (1 + possible); else 1 / (1 + draws)."
     if exhaustive:
@@ -394,7 +394,7 @@ def p_floor(n_drawn: int, possible, tail: bool = True, exhaustive: bool = False)
     extrapolates = tail and n_drawn >= MIN_TAIL_NULL and n_drawn < possible
     return 1 / (1 + possible) if extrapolates else 1 / (1 + n_drawn)
 
-
+# %% ../nbs/11_interp.ipynb #ac329228
 def _pareto_tail(dev, x, fraction):
     "P(|null| >= x) from a generalized Pareto fit (probability-weighted moments) to the largest `fraction` of `dev`."
     N = len(dev)
@@ -420,7 +420,7 @@ def _specificity(resp, labels, animal, stimuli, n_perm, rng, tail=True):
     p, p_perm, mu, _ = tail_pvalue(null, d_obs, possible=_labelings(labels, animal), tail=tail)
     return d_obs, p, p_perm, mu, _exceedances(null, d_obs, mu)
 
-
+# %% ../nbs/11_interp.ipynb #8124b8c4
 def _labelings(labels, groups) -> int:
     "Distinct label orders a within-group shuffle can produce: the product of each group's multinomial."
     total = 1
@@ -429,7 +429,7 @@ def _labelings(labels, groups) -> int:
         total *= math.factorial(int(counts.sum())) // math.prod(math.factorial(int(c)) for c in counts)
     return total
 
-
+# %% ../nbs/11_interp.ipynb #219e0544
 def _group_vs_rest_d(onehot, resp):
     "Cohen's d of each group's responses against all others, for a batch of labelings (batch, P, S): (batch, S, U)."
     B, P, S = onehot.shape
@@ -439,7 +439,7 @@ def _group_vs_rest_d(onehot, resp):
     S, SS, n = resp.sum(0), (resp ** 2).sum(0), len(resp)
     return cohens_d(S1, SS1, n1, S - S1, SS - SS1, n - n1)
 
-
+# %% ../nbs/11_interp.ipynb #a3157151
 def _cell_d(labelings, stimuli, s_of_cell, u_of_cell, resp, resp2, totals):
     "The same d for chosen (stimulus, unit) cells only, under a batch of labelings (batch, P): (batch, cells)."
     # resp2: resp ** 2; totals: (resp.sum(0), resp2.sum(0)), made once by the caller (this runs per batch)
@@ -451,7 +451,7 @@ def _cell_d(labelings, stimuli, s_of_cell, u_of_cell, resp, resp2, totals):
         out[:, cells] = cohens_d(S1, SS1, n1, totals[0][u] - S1, totals[1][u] - SS1, len(resp) - n1)
     return out
 
-
+# %% ../nbs/11_interp.ipynb #6ff6f22c
 def _shuffles(groups, m: int, rng) -> np.ndarray:
     "m independent permutations that each move items only within their group: (m, len(groups))."
     perms = np.tile(np.arange(len(groups)), (m, 1))
@@ -460,7 +460,7 @@ def _shuffles(groups, m: int, rng) -> np.ndarray:
         perms[:, idx] = idx[np.argsort(rng.random((m, len(idx))), axis=1)]
     return perms
 
-
+# %% ../nbs/11_interp.ipynb #eb7d96bc
 def _draw_until_resolved(draw, observed, mu, hits, start: int, limit: int, batch: int):
     "More null draws for cells until each has MIN_EXCEED exceedances or `limit` draws: (exceedances, draws) per cell."
     # draw(m, cells) -> (m, len(cells)) null values of those cells; hits: exceedances in the first `start` draws
@@ -482,7 +482,7 @@ def auroc(on, off):
     ranks = stats.rankdata(np.concatenate([on, off]), axis=0)
     return (ranks[:n1].sum(0) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
-
+# %% ../nbs/11_interp.ipynb #64e88e3d
 def _aurocs(acts, wt, tests):
     "AUROC of window vs baseline frames for every test: (tests, units)."
     out = np.full((len(tests), acts[0].shape[1]), np.nan)
@@ -514,7 +514,7 @@ def simes(p) -> float:
     p = np.sort(np.asarray(p, float)[np.isfinite(p)])
     return float(np.min(p * len(p) / np.arange(1, len(p) + 1))) if len(p) else np.nan
 
-
+# %% ../nbs/11_interp.ipynb #89d253bb
 def two_level_q(p, families) -> tuple[np.ndarray, np.ndarray, float]:
     "Per test: the family's q (BH over Simes p-values of families) and the within-family BH q; and the level factor R/F."
     p, families = np.asarray(p, float), np.asarray(families)
@@ -622,7 +622,7 @@ def peri_stimulus(acts, collection, stimuli, psth_window=(-15.0, 45.0)) -> PSTHs
                 sem[i] = np.nanstd(segs, 0, ddof=1) / np.sqrt(np.maximum(n[i], 1))[:, None]  # and one presentation: NaN
     return PSTHs(list(stimuli), times, mean, sem, n)
 
-
+# %% ../nbs/11_interp.ipynb #81eb21a4
 def _aligned_segments(acts, collection, stimulus, times):
     "Activity around each presentation of `stimulus`: (presentations, lags, units), NaN outside recordings."
     segs = []
@@ -652,17 +652,17 @@ def response_features(psth: PSTHs, collection, unit_names) -> pd.DataFrame:
                                   "latency": lat}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
-
+# %% ../nbs/11_interp.ipynb #96b838ae
 def _median_duration(collection, stimulus) -> float:
     d = [(r.schedule.offset_frame - r.schedule.onset_frame)[r.schedule.label == stimulus] / r.fps for r in collection]
     return float(np.median(np.concatenate(d)))
 
-
+# %% ../nbs/11_interp.ipynb #34936b8a
 def _window_mean(resp, t, a, b):
     sel = (t >= a) & (t < b)
     return np.nanmean(resp[sel], 0) if sel.any() else np.full(resp.shape[1], np.nan)
 
-
+# %% ../nbs/11_interp.ipynb #378da536
 def _peak_and_latency(resp, t, horizon=30.0):
     "Signed peak of |response| within [0, horizon), its time, and the first time it reaches half of it."
     sel = np.flatnonzero((t >= 0) & (t < horizon))
@@ -683,7 +683,7 @@ def _behaviour_channels(collection, nuisance) -> tuple[list, list]:
     skip = {n.lower() for n in nuisance}
     return [c for c in names if str(c).lower() not in skip], [c for c in names if str(c).lower() in skip]
 
-
+# %% ../nbs/11_interp.ipynb #c7a26183
 def _circular_r(A, x) -> np.ndarray:
     "Pearson r of every unit with `x` circularly shifted by every lag: (lags, units); NaN in x counts as its mean."
     x = np.where(np.isfinite(x), x, np.nanmean(x))
@@ -712,7 +712,7 @@ def behaviour_tests(acts, collection, cfg: InterpConfig, rng) -> tuple[pd.DataFr
     df["significant"] = tested & (df.q < cfg.alpha)
     return df, left_out
 
-
+# %% ../nbs/11_interp.ipynb #1b6bd76c
 def _channel_test(channel, per_animal, U, cfg, rng) -> pd.DataFrame:
     "One channel: combined within-animal r of every unit, and its circular-shift p."
     lows = [min(int(round(cfg.min_shift_s * fps)), len(x) // 4) for _, x, fps in per_animal]
@@ -740,18 +740,18 @@ def _channel_test(channel, per_animal, U, cfg, rng) -> pd.DataFrame:
                          "r_min": r_animals.min(1), "r_max": r_animals.max(1), "n_animals": len(per_animal),
                          "p": p, "null_draws": draws, "p_min": floor})
 
-
+# %% ../nbs/11_interp.ipynb #63964d23
 def _z_table(A, x) -> np.ndarray:
     "Fisher z of every unit's r with x at every circular shift: (shifts, units), float64."
     return np.arctanh(np.clip(_circular_r(A.astype(np.float64), x), -0.999999, 0.999999))
 
-
+# %% ../nbs/11_interp.ipynb #5ef3e0a4
 def _empty_behaviour() -> pd.DataFrame:
     return pd.DataFrame({"unit": pd.Series(dtype=int), "channel": pd.Series(dtype=object),
                          **{c: pd.Series(dtype=float) for c in ("r", "r_min", "r_max", "n_animals", "p", "null_draws", "p_min", "q")},
                          "significant": pd.Series(dtype=bool)})
 
-
+# %% ../nbs/11_interp.ipynb #b4817688
 def _behaviour_matrix(tests: pd.DataFrame, U: int) -> pd.DataFrame:
     "The combined within-animal r as units x channels (what the plots show)."
     if not len(tests):
@@ -795,7 +795,7 @@ def _frame_lags(times, fps: float) -> np.ndarray:
     "The frames after an onset that sample `times` (seconds) in a recording at `fps`: animals may differ in rate."
     return np.round(np.asarray(times) * fps).astype(int)
 
-
+# %% ../nbs/11_interp.ipynb #79bcfc09
 def _kernel_sums(A, rec, stimuli, times, repeats=None):
     "Summed baseline-subtracted responses to each stimulus at `times` after onset (stimuli, times, units), and how many (stimuli,)."
     lags = _frame_lags(times, rec.fps)
@@ -810,19 +810,19 @@ def _kernel_sums(A, rec, stimuli, times, repeats=None):
                 n[i] += 1
     return K, n
 
-
+# %% ../nbs/11_interp.ipynb #cb1a5fcf
 def _mean_kernels(K, n):
     "Kernels from sums and counts (zero for a stimulus with no presentation)."
     return K / np.maximum(n, 1)[:, None, None]
 
-
+# %% ../nbs/11_interp.ipynb #06b9fb33
 def _frames_on_grid(times, fps: float) -> tuple[np.ndarray, np.ndarray]:
     "Every frame after an onset that the grid `times` spans at `fps`, and the grid point nearest each."
     dt = times[1] - times[0] if len(times) > 1 else 1.0 / fps
     lags = np.arange(int(round(len(times) * dt * fps)))
     return lags, np.minimum(np.round(lags / (fps * dt)).astype(int), len(times) - 1)
 
-
+# %% ../nbs/11_interp.ipynb #8c3be05b
 def _predict_from_stimuli(A_len, rec, kernels, stimuli, times, use, mean, repeats=None):
     "Predicted activity of every unit: mean + kernels placed after each presentation of its explained stimuli."
     (lags, nearest), pred = _frames_on_grid(times, rec.fps), np.tile(mean, (A_len, 1))
@@ -852,7 +852,7 @@ def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, ho
         score = np.where(~use.any(1) & np.isfinite(beh), beh, score)
     return score
 
-
+# %% ../nbs/11_interp.ipynb #6542fff2
 def _held_out_animal_scores(acts, collection, stimuli, use, times, recs):
     "Leave one animal out: each animal predicted from the kernels and mean of all the others (totals minus its own)."
     K_all, n_all = 0.0, 0.0
@@ -869,7 +869,7 @@ def _held_out_animal_scores(acts, collection, stimuli, use, times, recs):
                                          use, mean), acts[r])
     return pooled.r(acts[0].shape[1])
 
-
+# %% ../nbs/11_interp.ipynb #244d8793
 def _held_out_repeat_scores(A, rec, stimuli, use, times):
     "One animal: kernels from the even repeats, scored on the odd ones."
     kernels = _mean_kernels(*_kernel_sums(A, rec, stimuli, times, repeats=[0, 2, 4, 6, 8]))
@@ -889,7 +889,7 @@ def _behaviour_scores(acts, collection, channels):
             out[units] = _line_scores(moments, len(units))
     return out
 
-
+# %% ../nbs/11_interp.ipynb #55196083
 def _channel_moments(A, x) -> tuple:
     "Over the frames where x is finite: count, mean of x, means of A's columns, centred sums xx, aa (per unit), xa."
     ok = np.isfinite(x)
@@ -900,7 +900,7 @@ def _channel_moments(A, x) -> tuple:
     xc, Ac = x - mx, A - ma
     return len(x), mx, ma, xc @ xc, (Ac * Ac).sum(0), Ac.T @ xc
 
-
+# %% ../nbs/11_interp.ipynb #54434d2b
 def _line_scores(moments, n_units) -> np.ndarray:
     "Pooled r of each animal's activity with the line through its channel fitted on the other animals (or itself, if alone)."
     n = max(sum(m[0] for m in moments), 1)
@@ -914,14 +914,14 @@ def _line_scores(moments, n_units) -> np.ndarray:
         pooled.add_moments(n, slope * mx, ma, slope * slope * cxx, caa, slope * cxa)
     return pooled.r(n_units)
 
-
+# %% ../nbs/11_interp.ipynb #467bb287
 def _raw_sums(m, cx, ca) -> tuple:
     "An animal's moments as sums about the centre (cx, ca): n, Sx, Sxx, Sa, Saa, Sxa (they add over animals)."
     n, mx, ma, cxx, caa, cxa = m
     dx, da = mx - cx, ma - ca
     return n, n * dx, cxx + n * dx * dx, n * da, caa + n * da * da, cxa + n * dx * da
 
-
+# %% ../nbs/11_interp.ipynb #443c5d42
 def _slope(sums) -> np.ndarray:
     "Least-squares slope of activity on the channel per unit from summed moments (0 where either is constant)."
     n, Sx, Sxx, Sa, Saa, Sxa = sums
@@ -1160,7 +1160,7 @@ def _median_presentation_s(collection) -> float:
     d = np.concatenate(d) if d else np.array([])
     return float(np.median(d)) if len(d) else np.nan
 
-
+# %% ../nbs/11_interp.ipynb #b91f0235
 def _change(X, times, base, resp):
     "Mean over the response period minus mean over the baseline, per column (NaN ignored)."
     b, r = (times >= base[0]) & (times < base[1]), (times >= resp[0]) & (times < resp[1])
@@ -1168,7 +1168,7 @@ def _change(X, times, base, resp):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN, quietly
         return np.nanmean(X[r], 0) - np.nanmean(X[b], 0)
 
-
+# %% ../nbs/11_interp.ipynb #75d39ed7
 def _nan_corr(X, Y) -> np.ndarray:
     "Pearson r of each column of X with the same column of Y, over the rows where both are finite (NaN if fewer than 3 or constant)."
     ok = np.isfinite(X) & np.isfinite(Y)
@@ -1187,7 +1187,7 @@ def _top_changes(change, eligible, n: int) -> np.ndarray:
     pick = cand[np.argsort(-np.abs(change[cand]), kind="stable")[:n]]
     return pick[np.argsort(-change[pick], kind="stable")]
 
-
+# %% ../nbs/11_interp.ipynb #bd933685
 def stimulus_window(
     interp,  # an `Interpretation` with its recordings and activations
     recording,  # position or key
@@ -1261,7 +1261,7 @@ def interpret(model, collection, config: InterpConfig | None = None, progress: b
                         n_seeds=int(units.n_seeds.iloc[0]) if len(units) else 1)
         return Interpretation(sel, units, resp, psth, beh, settings, model, collection, acts, beh_tests, cfg)
 
-
+# %% ../nbs/11_interp.ipynb #481407a2
 def _check_finite(A, index, model):
     "Activations must be numbers: one NaN would silently turn a whole animal's sums into 'no response'."
     bad = ~np.isfinite(A)
@@ -1271,7 +1271,7 @@ def _check_finite(A, index, model):
                          f"frame {index.frame.iloc[row]} of recording {index.key.iloc[row]!r} ({int(bad.sum())} values "
                          "in all); check the model's weights and inputs")
 
-
+# %% ../nbs/11_interp.ipynb #9147a4b2
 def _config(config, options) -> InterpConfig:
     "The config to use: `config` (or the defaults) with `options` replacing fields by name."
     cfg = config or InterpConfig()
@@ -1318,13 +1318,13 @@ def _selectivity(acts, collection, wt, tests, names, cfg: InterpConfig, design: 
         _refine(table, null, drawn, possible, spec, animals, cums, n_win, n_base, min_shift, cfg, rng)
     return _selectivity_frame(table, tests, names, cfg)
 
-
+# %% ../nbs/11_interp.ipynb #90004c4d
 def _design_counts(animals):
     "Per test: the presentations (or boundaries) in all, and the animals that have any."
     per_animal = np.stack([a.assign.sum(1) for a in animals])  # (animals, tests)
     return per_animal.sum(0).astype(int), (per_animal > 0).sum(0).astype(int)
 
-
+# %% ../nbs/11_interp.ipynb #e2b61c6e
 def _as_float(n) -> float:
     "A possibly huge whole number as a float (inf beyond float range)."
     try:
@@ -1332,7 +1332,7 @@ def _as_float(n) -> float:
     except OverflowError:
         return math.inf
 
-
+# %% ../nbs/11_interp.ipynb #5918082b
 def _selectivity_index(resp, windows):
     "(r - median of the other stimuli's r) / (|r| + |that median|) within each window: (tests, units); NaN if alone."
     out = np.full(resp.shape, np.nan)
@@ -1346,12 +1346,12 @@ def _selectivity_index(resp, windows):
                 out[i] = np.where(resp[i] != med, (resp[i] - med) / (np.abs(resp[i]) + np.abs(med)), 0.0)
     return out
 
-
+# %% ../nbs/11_interp.ipynb #19a053ba
 def _nanmin(x):
     "Minimum over axis 0 ignoring NaN; NaN where all are (one animal: no leave-one-out estimate)."
     return np.where(np.isfinite(x).any(0), np.nanmin(np.where(np.isfinite(x), x, np.inf), 0), np.nan)
 
-
+# %% ../nbs/11_interp.ipynb #6bf9acda
 def _selectivity_frame(table, tests, names, cfg: InterpConfig):
     "Arrays (tests, units) into one long DataFrame, with the design's verdict, q-values and the calls."
     K, U = table["d"].shape
@@ -1380,7 +1380,7 @@ def _selectivity_frame(table, tests, names, cfg: InterpConfig):
     _warn_unreachable(df, tested, cfg.alpha)
     return df
 
-
+# %% ../nbs/11_interp.ipynb #00f11a5c
 def _descriptive_reason(n_animals, n_events, cfg: InterpConfig) -> pd.Series:
     "Why a test can only be described (too few animals or presentations), '' when it can be tested."
     few_animals = np.where(n_animals < cfg.min_animals, "descriptive: " + n_animals.astype(str) + " animal(s), "
@@ -1389,7 +1389,7 @@ def _descriptive_reason(n_animals, n_events, cfg: InterpConfig) -> pd.Series:
                           f"significance needs {cfg.min_events}", "")
     return pd.Series(np.where(few_events != "", few_events, few_animals), index=n_animals.index)
 
-
+# %% ../nbs/11_interp.ipynb #abb3b0b0
 def _warn_unreachable(df, tested, alpha):
     "Say so when the null is too coarse for the number of tests: how many tests would need its smallest p."
     sizes = df[tested].groupby("stimulus").size()
@@ -1404,7 +1404,7 @@ def _warn_unreachable(df, tested, alpha):
     warnings.warn(f"the smallest p the null allows is {p_min:.2g} ({int(df.null_draws[tested].max())} null samples): "
                   f"{what}. Use more null samples (n_null)", stacklevel=5)
 
-
+# %% ../nbs/11_interp.ipynb #7f3c7c27
 def _empty_selectivity():
     cols = ["unit", "unit_name", "stimulus", "window", "d", "auroc", "on", "off", "n_on", "n_off", "p", "p_perm",
             "null_mean", "null_sd", "null_draws", "null_possible", "p_min", "d_specific", "p_specific",
@@ -1431,7 +1431,7 @@ def _specificity_tests(animals, cums, wt, tests, n_perm, rng, tail=True):
                             hits=hits_w))
     return d, p, p_perm, context
 
-
+# %% ../nbs/11_interp.ipynb #2bc0c65d
 def _responses_per_interval(animals, cums, wt):
     "Window mean minus baseline mean of every interval, with its stimulus, window and animal."
     resp = []
@@ -1451,7 +1451,7 @@ def _could_be_significant(table, cfg) -> np.ndarray:
                 & ~(sign * np.sign(table["d_specific"]) < 0) & ~(sign * table["selectivity_index"] < MIN_SELECTIVITY_INDEX)
                 & (table["n_animals"] >= cfg.min_animals) & (table["n_events"] >= cfg.min_events))
 
-
+# %% ../nbs/11_interp.ipynb #e3779128
 def _refine(table, null, drawn, possible, spec, animals, cums, n_win, n_base, min_shift, cfg, rng):
     "More null draws for the tests that could be significant, until each p is resolved; updates `table` in place."
     could = _could_be_significant(table, cfg)
@@ -1482,7 +1482,7 @@ def _shift_tables(a, D, D2, k, col, lo: int, hi: int) -> list[np.ndarray]:
                 out[q + 1][:, cells] += C2[top] - C2[bottom]
     return out
 
-
+# %% ../nbs/11_interp.ipynb #c69f0484
 def _more_shift_draws(animals, cums, n_win, n_base, k, u, table, exceed, drawn, limit, min_shift, rng, batch=2000,
                       max_bytes=2e8):
     "Exceedances and draws per cell after more joint shifts, each cell stopping once resolved."
@@ -1544,7 +1544,7 @@ def unit_cards(model, acts, sel, resp, beh_tests, collection, stimuli, top_neuro
     cards["explanation"] = [explain(row, by_unit.get(row.unit, sel.iloc[:0]), resp) for row in cards.itertuples()]
     return cards.set_index("unit", drop=False)
 
-
+# %% ../nbs/11_interp.ipynb #77b60590
 def _unit_stability(model, U) -> tuple[np.ndarray, int]:
     "Each unit's seed stability (NaN where not measured: one seed, or a dictionary without seeds) and the number of seeds."
     stability, ensemble = getattr(model, "stability", None), getattr(model, "ensemble", None)
@@ -1552,13 +1552,13 @@ def _unit_stability(model, U) -> tuple[np.ndarray, int]:
         return np.full(U, np.nan), 1
     return np.asarray(stability, float), len(ensemble.get("seeds", ())) if isinstance(ensemble, dict) else 0
 
-
+# %% ../nbs/11_interp.ipynb #f70815e2
 def _top_neurons(w, neurons, n):
     "The n neurons with the largest |weight|, as 'NAME(+0.42)' joined by spaces."
     order = [i for i in np.argsort(-np.abs(w))[:n] if abs(w[i]) > 1e-6]
     return " ".join(f"{neurons[i]}({w[i]:+.2f})" for i in order)
 
-
+# %% ../nbs/11_interp.ipynb #fa8dbdeb
 def _best_and_significant(sel, U) -> pd.DataFrame:
     "Per unit: the strongest test, and how many stimuli it significantly (and selectively) answers."
     out = pd.DataFrame(index=range(U), columns=["best_stimulus", "best_window", "best_d", "best_q", "best_reason",
@@ -1573,7 +1573,7 @@ def _best_and_significant(sel, U) -> pd.DataFrame:
             out.loc[counts.index, col] = counts.values
     return out.astype({"best_d": float, "best_q": float, "n_significant": int, "n_selective": int})
 
-
+# %% ../nbs/11_interp.ipynb #ce25e006
 def _best_behaviour(tests: pd.DataFrame, U) -> pd.DataFrame:
     "Per unit: its behaviour channel (the significant one with the largest within-animal |r|, else the largest |r|)."
     cols = {"behaviour": [None] * U, "behaviour_r": np.nan, "behaviour_q": np.nan, "behaviour_animals": 0,
@@ -1586,7 +1586,7 @@ def _best_behaviour(tests: pd.DataFrame, U) -> pd.DataFrame:
                          "behaviour_animals": best.n_animals.fillna(0).astype(int).values,
                          "behaviour_significant": best.significant.fillna(False).astype(bool).values}, index=range(U))
 
-
+# %% ../nbs/11_interp.ipynb #4fd5d540
 _CARD_WEIGHTS = {"encoder": "top_inputs", "decoder": "top_outputs"}  # the card columns listing them as text
 MIN_BEHAVIOUR_R = 0.3  # a tracked channel must also be a large correlation, not only a reliable one
 
@@ -1595,7 +1595,7 @@ def _tracks(cards) -> np.ndarray:
     "Whether each unit's card may say it tracks its best behaviour channel: significant and |r| >= MIN_BEHAVIOUR_R."
     return (cards.behaviour_significant.astype(bool) & (cards.behaviour_r.abs() >= MIN_BEHAVIOUR_R)).to_numpy()
 
-
+# %% ../nbs/11_interp.ipynb #37f71769
 def _explained_stimuli(sel, stimuli, U):
     "Boolean (units, stimuli): which stimuli a unit's explanation names (its significant ones)."
     use = np.zeros((U, len(stimuli)), bool)
@@ -1616,7 +1616,7 @@ def _response_phrase(r, responses, unit) -> str:
     return (f"{'rises' if r.d > 0 else 'falls'} {when} of {r.stimulus} (d={r.d:+.2f}{timing}, "
             f"{round(r.animals_agree * r.n_animals)}/{r.n_animals} animals)")
 
-
+# %% ../nbs/11_interp.ipynb #de91c561
 def _stimulus_text(tests: pd.DataFrame, responses, unit) -> str:
     "The sentence about stimuli, worded by what was tested (see above)."
     if not (tests.significant.any() or tests.reason.ne("").any()):
@@ -1648,7 +1648,7 @@ def _stimulus_text(tests: pd.DataFrame, responses, unit) -> str:
                 f"d={r.d:+.2f} for {r.stimulus} ({r.window}).")
     return "No stimulus-specific response passed the tests."
 
-
+# %% ../nbs/11_interp.ipynb #94329541
 def explain(card, tests: pd.DataFrame, responses: pd.DataFrame) -> str:
     "A plain-language sentence from a unit's numbers (`tests`: the unit's rows of the selectivity table)."
     text = _stimulus_text(tests, responses, card.unit) if len(tests) else "No stimulus-specific response passed the tests."
@@ -1661,7 +1661,7 @@ def explain(card, tests: pd.DataFrame, responses: pd.DataFrame) -> str:
     writes = " ".join(x.split("(")[0] for x in card.top_outputs.split()[:3])
     return text + f" Reads {reads}; writes {writes}. Active in {100 * card.frequency:.0f}% of frames." + _stability_text(card)
 
-
+# %% ../nbs/11_interp.ipynb #50b4a673
 def _stability_text(card) -> str:
     "A sentence on whether other seeds learned the unit too (nothing when that was not measured)."
     if not np.isfinite(card.stability):
@@ -1727,7 +1727,7 @@ def _span(rec, cfg) -> tuple[int, int, int]:
     ends = [cfg.baseline[1], dur] + [w[1] for w in cfg.windows.values() if w is not None]
     return int(round(-min(cfg.baseline[0], 0) * rec.fps)), int(round(max(ends) * rec.fps)), max(1, int(round(dur * rec.fps)))
 
-
+# %% ../nbs/11_interp.ipynb #4b237298
 def _busy(rec, before: int, after: int) -> np.ndarray:
     "Frames where a placebo onset would put its windows or baseline onto a real presentation's."
     busy = np.zeros(rec.n_frames, bool)
@@ -1737,7 +1737,7 @@ def _busy(rec, before: int, after: int) -> np.ndarray:
     busy[max(0, rec.n_frames - after):] = True
     return busy
 
-
+# %% ../nbs/11_interp.ipynb #e7f0eda8
 def _with_placebo(rec, cfg, design, rng):
     "The recording with a placebo schedule: events clear of the real ones, or a placebo state boundary."
     if design == "states":
@@ -1784,7 +1784,7 @@ def summary_text(interp: Interpretation, max_units: int = 4) -> str:
             lines.append(f"{s:>16}: none")
     return "\n".join(lines + [_stability_line(interp), _calibration_line(interp)])
 
-
+# %% ../nbs/11_interp.ipynb #724516f0
 def _stability_line(interp) -> str:
     "How many units came back in the other seeds, or why that is not known."
     u = interp.units
@@ -1795,7 +1795,7 @@ def _stability_line(interp) -> str:
     return (f"seed stability: {int(u.stable.sum())} of {len(u)} units stable (found again, decoder cosine >= {STABLE_COSINE}, by at "
             f"least {STABLE_AT:.0%} of the other {int(u.n_seeds.iloc[0]) - 1} seeds); only their tests count as findings")
 
-
+# %% ../nbs/11_interp.ipynb #9afe2470
 def _calibration_line(interp) -> str:
     "What placebo events earned, or how to find out."
     c = interp.calibration
@@ -1804,7 +1804,7 @@ def _calibration_line(interp) -> str:
     return (f"placebo calibration: {int((c.significant > 0).sum())} of {len(c)} placebo draws had a significant test "
             f"({c.significant.mean():.2g} significant tests per draw; {int(c.events.median())} placebo events per draw)")
 
-
+# %% ../nbs/11_interp.ipynb #5ebc4ffa
 def compare_selectivity(interpretations: dict, window: str = "presentation") -> pd.DataFrame:
     "Per model and stimulus: significant stable units (and unstable ones apart), strongest effect and specificity; answers 'are SAE units more selective than neurons?'."
     rows = []
@@ -1827,7 +1827,7 @@ def save_interpretation(interp: Interpretation, path) -> Path:
         write_interpretation(interp, tmp)
     return path
 
-
+# %% ../nbs/11_interp.ipynb #2ad01d26
 def write_interpretation(interp: Interpretation, folder) -> Path:
     "The interpretation's tables and settings, written into the folder `folder` (created if needed)."
     folder = Path(folder)
