@@ -75,8 +75,10 @@ class InterpConfig:
         self.windows = dict(self.windows)
         self.baseline, self.psth_window, self.nuisance = tuple(self.baseline), tuple(self.psth_window), tuple(self.nuisance)
 
-# %% ../nbs/11_interp.ipynb #ec718639
-def schedule_design(collection: Collection) -> str:
+# %% ../nbs/11_interp.ipynb #908aa821
+def schedule_design(
+    collection: Collection,  # recordings: a Collection, a Recording, or a list of them
+) -> str:
     "'states' when every schedule tiles its recording (epochs), else 'events'."
     scheduled = [r for r in collection if len(r.schedule)]
     return "states" if scheduled and all(_tiles(r) for r in scheduled) else "events"
@@ -87,13 +89,18 @@ def _tiles(rec) -> bool:
     on, off = rec.schedule.onset_frame.to_numpy(), rec.schedule.offset_frame.to_numpy()
     return on[0] == 0 and off[-1] == rec.n_frames and (off[:-1] == on[1:]).all()
 
-# %% ../nbs/11_interp.ipynb #4833178e
+# %% ../nbs/11_interp.ipynb #ee71e603
 WINDOW_COLUMNS = ["recording", "key", "presentation", "stimulus", "repeat", "onset", "window", "start", "end",
                   "base_start", "base_end"]
 
 
-def window_table(collection: Collection, windows: dict = DEFAULT_WINDOWS, baseline=DEFAULT_BASELINE,
-                 design: str = "events", state_window_s: float = 120.0) -> pd.DataFrame:
+def window_table(
+    collection: Collection,  # recordings: a Collection, a Recording, or a list of them
+    windows: dict = DEFAULT_WINDOWS,  # name -> None (onset to offset) or (from, to) seconds after onset
+    baseline=DEFAULT_BASELINE,  # (from, to) seconds relative to onset, compared with each window
+    design: str = "events",  # 'events' (presentations) or 'states' (epochs that tile the recording)
+    state_window_s: float = 120.0,  # states: seconds on each side of a boundary
+) -> pd.DataFrame:
     "One row per (recording, presentation, window) (or state and boundary): frame intervals of the window and its baseline."
     rows = []
     for r, rec in enumerate(collection):
@@ -193,8 +200,15 @@ def _moments(S, SS, n):
     var = np.maximum(SS - S * mean, 0) / np.maximum(n - 1, 1)
     return mean, var
 
-# %% ../nbs/11_interp.ipynb #58a60bd7
-def cohens_d(S1, SS1, n1, S0, SS0, n0):
+# %% ../nbs/11_interp.ipynb #37f50b5b
+def cohens_d(
+    S1,  # sum over group 1
+    SS1,  # sum of squares over group 1
+    n1,  # group 1's count
+    S0,  # sum over group 0
+    SS0,  # sum of squares over group 0
+    n0,  # group 0's count
+):
     "Cohen's d of group 1 against group 0 from sums, sums of squares and counts (broadcasting)."
     m1, v1 = _moments(S1, SS1, n1)
     m0, v0 = _moments(S0, SS0, n0)
@@ -234,8 +248,11 @@ def _test_sums(a: _AnimalData, C, C2, shifts):
     G, G2 = C[rows], C2[rows]  # (shifts, boundaries, units): one gather per moment
     return a.signed_win @ G, a.signed_win @ G2, a.signed_base @ G, a.signed_base @ G2
 
-# %% ../nbs/11_interp.ipynb #b5576b3a
-def activations_by_recording(model, collection) -> list[np.ndarray]:
+# %% ../nbs/11_interp.ipynb #fdadcfb7
+def activations_by_recording(
+    model,  # a dictionary (SAE, PCA or NeuronBasis)
+    collection,  # recordings: a Collection, a Recording, or a list of them
+) -> list[np.ndarray]:
     "The model's activations on each recording, (frames, units) each: made one recording at a time, never stacked."
     collection = as_collection(collection)
     acts = []
@@ -357,9 +374,16 @@ def _shift_null(animals, cums, n_win, n_base, n_null, min_shift, rng, chunk=10, 
         null[..., units] = cohens_d(tot[0], tot[1], nw, tot[2], tot[3], nb)  # float64: ties must stay ties
     return null, possible
 
-# %% ../nbs/11_interp.ipynb #534f8832
-def tail_pvalue(null, observed, min_exceed: int = MIN_EXCEED, tail_fraction: float = 0.1, possible=math.inf,
-                tail: bool = True, exhaustive: bool = False):
+# %% ../nbs/11_interp.ipynb #ca9aba8d
+def tail_pvalue(
+    null,  # null samples (samples, same shape as observed)
+    observed,  # observed values, any shape
+    min_exceed: int = MIN_EXCEED,  # exceedances below which the tail model may take over
+    tail_fraction: float = 0.1,  # the share of the largest null deviations the Pareto tail is fitted to
+    possible=math.inf,  # how many distinct null draws the design allows
+    tail: bool = True,  # extrapolate rare p-values with the tail model
+    exhaustive: bool = False,  # the null is every draw the design allows, the observed one among them
+):
     """Two-sided p of `observed` (any shape) against `null` samples (samples, same shape), centred on the null mean.
     Returns (p, p_empirical, null_mean, null_sd); p is empirical where >= `min_exceed` null values reach the
     observed one, else (with `tail`, at least MIN_TAIL_NULL samples, and fewer samples than the `possible`
@@ -386,8 +410,13 @@ def _exceedances(null, observed, mu) -> np.ndarray:
     far = np.abs(np.asarray(observed, np.float64) - mu)
     return (np.abs(null - mu) >= far * (1 - 1e-9) - 1e-12).sum(0)
 
-# %% ../nbs/11_interp.ipynb #2f459604
-def p_floor(n_drawn: int, possible, tail: bool = True, exhaustive: bool = False) -> float:
+# %% ../nbs/11_interp.ipynb #0ee850fd
+def p_floor(
+    n_drawn: int,  # null draws made
+    possible,  # distinct null draws the design allows
+    tail: bool = True,  # the tail model is used
+    exhaustive: bool = False,  # every possible draw was made
+) -> float:
     "The smallest p a test can report: with every draw used 1 / draws; with the tail model 1 / (1 + possible); else 1 / (1 + draws)."
     if exhaustive:
         return 1 / n_drawn
@@ -473,8 +502,11 @@ def _draw_until_resolved(draw, observed, mu, hits, start: int, limit: int, batch
         hits[active] += _exceedances(draw(m, active), observed[active], mu[active])
         n[active] += m
 
-# %% ../nbs/11_interp.ipynb #eed3bdd3
-def auroc(on, off):
+# %% ../nbs/11_interp.ipynb #f6906a50
+def auroc(
+    on,  # values in the window (rows), one column per unit
+    off,  # values in the baseline, same columns
+):
     "AUROC of `on` against `off` along axis 0 (columns are units)."
     n1, n0 = len(on), len(off)
     if n1 == 0 or n0 == 0:
@@ -493,8 +525,10 @@ def _aurocs(acts, wt, tests):
         out[k] = auroc(on, off)
     return out
 
-# %% ../nbs/11_interp.ipynb #a2a74b53
-def bh_qvalues(p) -> np.ndarray:
+# %% ../nbs/11_interp.ipynb #c9d1b1ec
+def bh_qvalues(
+    p,  # p-values, any shape; NaN for tests not made
+) -> np.ndarray:
     "Benjamini-Hochberg adjusted p-values (q), any shape; NaN stays NaN."
     p = np.asarray(p, float)
     flat, ok = p.ravel(), np.isfinite(p.ravel())
@@ -508,14 +542,19 @@ def bh_qvalues(p) -> np.ndarray:
     q[ok] = out
     return q.reshape(p.shape)
 
-# %% ../nbs/11_interp.ipynb #b13d4137
-def simes(p) -> float:
+# %% ../nbs/11_interp.ipynb #3f7bef83
+def simes(
+    p,  # p-values, any shape; NaN for tests not made
+) -> float:
     "Simes' combined p-value of a family of tests: min over k of p_(k) m / k (NaN ignored; NaN if none)."
     p = np.sort(np.asarray(p, float)[np.isfinite(p)])
     return float(np.min(p * len(p) / np.arange(1, len(p) + 1))) if len(p) else np.nan
 
-# %% ../nbs/11_interp.ipynb #89d253bb
-def two_level_q(p, families) -> tuple[np.ndarray, np.ndarray, float]:
+# %% ../nbs/11_interp.ipynb #2215abd2
+def two_level_q(
+    p,  # p-values, any shape; NaN for tests not made
+    families,  # each test's family (same shape as p)
+) -> tuple[np.ndarray, np.ndarray, float]:
     "Per test: the family's q (BH over Simes p-values of families) and the within-family BH q; and the level factor R/F."
     p, families = np.asarray(p, float), np.asarray(families)
     names = list(dict.fromkeys(families))
@@ -556,7 +595,7 @@ class PSTH:
         return pd.DataFrame({"stimulus": np.repeat(self.stimuli, L), "time": np.tile(self.times, len(self.stimuli)),
                              "mean": self.mean.ravel(), "sem": self.sem.ravel(), "n": self.n.ravel()})
 
-# %% ../nbs/11_interp.ipynb #dab77cf6
+# %% ../nbs/11_interp.ipynb #16ff3e2d
 @dataclass
 class PSTHs:
     "Every unit's onset-aligned mean response to every tested stimulus, over presentations and animals."
@@ -566,7 +605,13 @@ class PSTHs:
     sem: np.ndarray  # (stimuli, lags, units); NaN where one presentation covers a lag
     n: np.ndarray  # (stimuli, lags) presentations covering each lag
 
-    def of(self, unit: int, unit_name: str = "", stimuli=None, significant=None) -> PSTH:
+    def of(
+        self,
+        unit: int,  # the unit's number
+        unit_name: str = "",  # the unit's name
+        stimuli=None,  # stimulus labels (default: all)
+        significant=None,  # stimulus -> [(window, d), ...] of the unit's significant tests
+    ) -> PSTH:
         "Unit `unit`'s slice, for `stimuli` (names, default all) in that order."
         stimuli = list(self.stimuli) if stimuli is None else list(stimuli)
         rows = _positions(self.stimuli, stimuli, "stimuli", "the interpretation")
@@ -605,8 +650,13 @@ class StimulusWindow:
         return (f"{self.key} · {self.stimulus} · repeat {self.repeat} · onset frame {self.onset} · "
                 f"frames {f[0]}-{f[-1]} ({self.times[0]:+.1f} to {self.times[-1]:+.1f} s from onset)")
 
-# %% ../nbs/11_interp.ipynb #7dd15fc6
-def peri_stimulus(acts, collection, stimuli, psth_window=(-15.0, 45.0)) -> PSTHs:
+# %% ../nbs/11_interp.ipynb #d2e7251c
+def peri_stimulus(
+    acts,  # activations, one (frames, units) array per recording
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    stimuli,  # stimulus labels, in the order wanted
+    psth_window=(-15.0, 45.0),  # (from, to) seconds around onset
+) -> PSTHs:
     "Onset-aligned mean and s.e.m. per stimulus (`PSTHs`: `mean`/`sem` (stimuli, lags, units), `n`, `times`)."
     fps0 = collection[0].fps
     times = np.arange(int(round(psth_window[0] * fps0)), int(round(psth_window[1] * fps0))) / fps0
@@ -636,8 +686,12 @@ def _aligned_segments(acts, collection, stimulus, times):
             segs.append(seg)
     return np.array(segs)
 
-# %% ../nbs/11_interp.ipynb #5ef3bba7
-def response_features(psth: PSTHs, collection, unit_names) -> pd.DataFrame:
+# %% ../nbs/11_interp.ipynb #187a7949
+def response_features(
+    psth: PSTHs,  # the `PSTHs` of every unit
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    unit_names,  # one name per unit
+) -> pd.DataFrame:
     "ON / OFF response, peak, peak time and latency per (unit, stimulus) from the average responses."
     t, rows = psth.times, []
     for i, s in enumerate(psth.stimuli):
@@ -693,8 +747,13 @@ def _circular_r(A, x) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, cross / den, 0.0)
 
-# %% ../nbs/11_interp.ipynb #e5a2cf7e
-def behaviour_tests(acts, collection, cfg: InterpConfig, rng) -> tuple[pd.DataFrame, list]:
+# %% ../nbs/11_interp.ipynb #6d63d9b6
+def behaviour_tests(
+    acts,  # activations, one (frames, units) array per recording
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    cfg: InterpConfig,  # the analysis options (`InterpConfig`)
+    rng,  # a numpy Generator for the null samples
+) -> tuple[pd.DataFrame, list]:
     "Per unit and behaviour channel: within-animal r combined over animals, p, q; and the nuisance channels left out."
     channels, left_out = _behaviour_channels(collection, cfg.nuisance)
     U, rows = acts[0].shape[1], []
@@ -834,8 +893,15 @@ def _predict_from_stimuli(A_len, rec, kernels, stimuli, times, use, mean, repeat
             pred[idx[ok]] += kernels[i][nearest[ok]] * use[:, i]
     return pred
 
-# %% ../nbs/11_interp.ipynb #c5e17f69
-def simulation_scores(acts, collection, stimuli, use, behaviour_channel=None, horizon_s=45.0) -> np.ndarray:
+# %% ../nbs/11_interp.ipynb #85647eed
+def simulation_scores(
+    acts,  # activations, one (frames, units) array per recording
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    stimuli,  # stimulus labels, in the order wanted
+    use,  # (units, stimuli) bool: the stimuli each unit's explanation names
+    behaviour_channel=None,  # per unit, the behaviour channel it tracks (None: none)
+    horizon_s=45.0,  # seconds after onset that a response kernel covers
+) -> np.ndarray:
     "Held-out correlation between each unit and its prediction from its explanation (NaN where nothing to predict from)."
     U = acts[0].shape[1]
     fps0 = collection[0].fps  # the kernels' time grid; each animal is sampled on it at its own rate
@@ -932,7 +998,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #67fff5a5
+# %% ../nbs/11_interp.ipynb #52084c25
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -985,7 +1051,10 @@ class Interpretation:
         "Whether the recordings and the units' activations are at hand (traces and windows can be shown)."
         return self.collection is not None and self.activations is not None
 
-    def unit_index(self, unit) -> int:
+    def unit_index(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+    ) -> int:
         "A unit's number from its number or its name (e.g. 17, 'unit 17', 'AVAL', 'PC3')."
         if isinstance(unit, (int, np.integer)) and 0 <= unit < len(self.units):
             return int(unit)
@@ -994,11 +1063,17 @@ class Interpretation:
             return names.index(unit)
         raise ValueError(f"no unit {unit!r}: give a number below {len(names)} or a name such as {names[:3]}")
 
-    def unit_name(self, unit) -> str:
+    def unit_name(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+    ) -> str:
         "A unit's name."
         return str(self.units.unit_name.iloc[self.unit_index(unit)])
 
-    def recording_index(self, recording) -> int:
+    def recording_index(
+        self,
+        recording,  # position or key
+    ) -> int:
         "A recording's position from its position or its key."
         keys = self.keys
         if isinstance(recording, (int, np.integer)) and 0 <= recording < len(keys):
@@ -1007,11 +1082,18 @@ class Interpretation:
             return keys.index(recording)
         raise ValueError(f"no recording {recording!r}: give a position below {len(keys)} or a key such as {keys[:3]}")
 
-    def recording(self, recording) -> Recording:
+    def recording(
+        self,
+        recording,  # position or key
+    ) -> Recording:
         "One recording, by position or key."
         return self.collection[self.recording_index(recording)]
 
-    def activation(self, unit, recording) -> np.ndarray:
+    def activation(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        recording,  # position or key
+    ) -> np.ndarray:
         "A unit's activation in one recording, one value per frame."
         return self.activations[self.recording_index(recording)][:, self.unit_index(unit)]
 
@@ -1021,7 +1103,10 @@ class Interpretation:
                  for name, spec in self.settings["windows"].items()}
         return {**spans, "baseline": tuple(float(x) for x in self.settings["baseline"])}
 
-    def significant_windows(self, unit) -> dict:
+    def significant_windows(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+    ) -> dict:
         "A unit's significant tests: stimulus -> [(window, d), ...]."
         sel = self.selectivity
         out = {}
@@ -1029,12 +1114,21 @@ class Interpretation:
             out.setdefault(r.stimulus, []).append((r.window, r.d))
         return out
 
-    def unit_psth(self, unit, stimuli=None) -> PSTH:
+    def unit_psth(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        stimuli=None,  # stimulus labels (default: every tested one)
+    ) -> PSTH:
         "A unit's peri-stimulus responses (to `stimuli`, default all tested ones), with its significant tests."
         u = self.unit_index(unit)
         return self.psth.of(u, self.unit_name(u), stimuli, self.significant_windows(u))
 
-    def top_weights(self, unit, which: str = "decoder", n: int = 8) -> pd.DataFrame:
+    def top_weights(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        which: str = "decoder",  # 'encoder' (what the unit reads) or 'decoder' (what it writes)
+        n: int = 8,  # neurons listed
+    ) -> pd.DataFrame:
         "The n neurons a unit reads (`encoder`) or writes (`decoder`) most, by |weight|: neuron, weight."
         u = self.unit_index(unit)
         if which not in ("encoder", "decoder"):
@@ -1046,7 +1140,11 @@ class Interpretation:
         order = [i for i in np.argsort(-np.abs(w), kind="stable")[:n] if abs(w[i]) > 1e-6]
         return pd.DataFrame({"neuron": [self.model.neurons[i] for i in order], "weight": w[order]})
 
-    def top_neuron_names(self, which: str = "reads", n: int = 5) -> list:
+    def top_neuron_names(
+        self,
+        which: str = "reads",  # 'reads' (encoder) or 'writes' (decoder)
+        n: int = 5,  # neurons per unit
+    ) -> list:
         "Per unit, the names of the `n` neurons it reads (encoder) or writes (decoder) most, by |weight|."
         side = {"reads": "encoder", "writes": "decoder"}.get(which, which)
         if side not in ("encoder", "decoder"):
@@ -1058,7 +1156,12 @@ class Interpretation:
         names = list(self.model.neurons)
         return [[names[i] for i in row if Wt[u, i] > 1e-6] for u, row in enumerate(order)]
 
-    def behaviour_channel(self, unit, recording, channel=None) -> str | None:
+    def behaviour_channel(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        recording,  # position or key
+        channel=None,  # a behaviour channel; None: the one the unit tracks, else 'reversal'; False: none
+    ) -> str | None:
         "The behaviour channel to show with a unit in a recording: `channel` if it has it, else the one the unit tracks, else reversals (None: none; `channel=False`: none)."
         beh = self.recording(recording).behaviour
         if beh is None or channel is False:
@@ -1070,20 +1173,39 @@ class Interpretation:
             return card.behaviour
         return "reversal" if "reversal" in beh else None
 
-    def presentation(self, recording, stimulus, repeat: int = 0) -> pd.Series:
+    def presentation(
+        self,
+        recording,  # position or key
+        stimulus,  # a stimulus label
+        repeat: int = 0,  # which presentation of the stimulus (0 = first)
+    ) -> pd.Series:
         "The schedule row of one presentation, or a ValueError saying what the recording offers."
         return find_presentation(self.recording(recording), stimulus, repeat)
 
-    def repeats(self, recording, stimulus) -> list:
+    def repeats(
+        self,
+        recording,  # position or key
+        stimulus,  # a stimulus label
+    ) -> list:
         "The repeats of `stimulus` presented in one recording (empty if none)."
         s = self.recording(recording).schedule
         return sorted(int(x) for x in s.repeat[s.label == stimulus]) if len(s) else []
 
-    def window(self, recording, stimulus, repeat: int = 0, **options) -> StimulusWindow:
+    def window(
+        self,
+        recording,  # position or key
+        stimulus,  # a stimulus label
+        repeat: int = 0,  # which presentation of the stimulus (0 = first)
+        **options,  # context_s, neurons, max_neurons, units, max_units (see `stimulus_window`)
+    ) -> StimulusWindow:
         "One presentation's stimulus window (`stimulus_window`; options: context_s, neurons, max_neurons, units, max_units)."
         return stimulus_window(self, recording, stimulus, repeat, **options)
 
-    def significant(self, stimulus=None, window=None) -> pd.DataFrame:
+    def significant(
+        self,
+        stimulus=None,  # only this stimulus (None: all)
+        window=None,  # only this window (None: all)
+    ) -> pd.DataFrame:
         "Significant tests, stable units first, then strongest first; optionally for one stimulus / window."
         s = self.selectivity[self.selectivity.significant]
         if stimulus is not None:
@@ -1093,12 +1215,19 @@ class Interpretation:
         key = s.assign(_stable=s.get("stable", True), _strength=s.d.abs())
         return s.reindex(key.sort_values(["_stable", "_strength"], ascending=False, kind="stable").index)
 
-    def findings(self, stimulus=None, window=None) -> pd.DataFrame:
+    def findings(
+        self,
+        stimulus=None,  # only this stimulus (None: all)
+        window=None,  # only this window (None: all)
+    ) -> pd.DataFrame:
         "Significant tests of stable units: what the analysis counts as found."
         s = self.significant(stimulus, window)
         return s[s.stable] if "stable" in s else s
 
-    def card(self, unit: int) -> str:
+    def card(
+        self,
+        unit: int,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+    ) -> str:
         "A unit's card as text."
         u = self.units.loc[unit]
         score = f"simulation score {u.simulation_score:.2f}" if np.isfinite(u.simulation_score) else \
@@ -1106,7 +1235,11 @@ class Interpretation:
         return (f"{u.unit_name}: {u.explanation}\n  inputs:  {u.top_inputs}\n  outputs: {u.top_outputs}\n"
                 f"  fires in {100 * u.frequency:.1f}% of frames; {score}")
 
-    def seed_table(self, window: str = "cycle", top: int = 5) -> str:
+    def seed_table(
+        self,
+        window: str = "cycle",  # 'cycle' (the original analysis's stimulus frames) or 'presentation'
+        top: int = 5,  # units listed per stimulus
+    ) -> str:
         "The original analysis's table (Cohen's d, stimulus frames vs all others), in its original format."
         return seed_table(self.activations, self.collection, window=window, top=top)
 
@@ -1114,23 +1247,39 @@ class Interpretation:
         "The significant units per stimulus, one line each, with the design's limits and the placebo calibration."
         return summary_text(self)
 
-    def calibrate(self, n_draws: int = 20, seed: int = 0, progress: bool | None = None) -> pd.DataFrame:
+    def calibrate(
+        self,
+        n_draws: int = 20,  # placebo draws
+        seed: int = 0,  # seed of the placebo draws
+        progress: bool | None = None,  # show progress bars (None: when interactive and not in CI)
+    ) -> pd.DataFrame:
         "Run placebo events through the same tests (`calibrate`); the result is kept in `calibration`."
         self.calibration = calibrate(self.model, self.collection, n_draws, self.config, seed, progress,
                                      activations=self.activations)
         return self.calibration
 
-    def save(self, path) -> Path:
+    def save(
+        self,
+        path,  # a folder
+    ) -> Path:
         "Write tables (CSV), PSTHs (npz), settings (JSON) and the original table (text) into a folder."
         return save_interpretation(self, path)
 
-    def report(self, path, **kwargs) -> Path:
+    def report(
+        self,
+        path,  # a folder
+        **kwargs,  # options of `write_report` (train_result, comparison, ...)
+    ) -> Path:
         "Write a self-contained HTML report with figures."
         from wormsae.report import write_report
         return write_report(self, path, **kwargs)
 
-# %% ../nbs/11_interp.ipynb #57bfdab4
-def presentations(rec: Recording, start_s: float = -np.inf, end_s: float = np.inf) -> pd.DataFrame:
+# %% ../nbs/11_interp.ipynb #07b303f4
+def presentations(
+    rec: Recording,  # one Recording
+    start_s: float = -np.inf,  # from this time on the recording's clock (seconds)
+    end_s: float = np.inf,  # to this time (exclusive)
+) -> pd.DataFrame:
     "The presentations overlapping [start_s, end_s) of a recording's clock: label, repeat, start and end in seconds."
     s = rec.schedule
     dt = 1.0 / rec.fps
@@ -1140,8 +1289,12 @@ def presentations(rec: Recording, start_s: float = -np.inf, end_s: float = np.in
                        "start": start, "end": end})
     return df[(df.end > start_s) & (df.start < end_s)].reset_index(drop=True)
 
-# %% ../nbs/11_interp.ipynb #2c3fb0fd
-def find_presentation(rec: Recording, stimulus, repeat: int = 0) -> pd.Series:
+# %% ../nbs/11_interp.ipynb #b4ace8a8
+def find_presentation(
+    rec: Recording,  # one Recording
+    stimulus,  # a stimulus label
+    repeat: int = 0,  # which presentation of the stimulus (0 = first)
+) -> pd.Series:
     "The schedule row of one presentation, or a ValueError saying what the recording offers."
     s = rec.schedule
     if not len(s):
@@ -1187,17 +1340,17 @@ def _top_changes(change, eligible, n: int) -> np.ndarray:
     pick = cand[np.argsort(-np.abs(change[cand]), kind="stable")[:n]]
     return pick[np.argsort(-change[pick], kind="stable")]
 
-# %% ../nbs/11_interp.ipynb #bd933685
+# %% ../nbs/11_interp.ipynb #93638808
 def stimulus_window(
     interp,  # an `Interpretation` with its recordings and activations
     recording,  # position or key
-    stimulus: str,
+    stimulus: str,  # a stimulus label
     repeat: int = 0,  # which presentation of the stimulus (0 = first)
     context_s=(-30.0, 60.0),  # seconds before and after the onset
     neurons=None,  # names, in this order (default: the `max_neurons` that change most)
-    max_neurons: int = 30,
+    max_neurons: int = 30,  # neurons shown when `neurons` is not given
     units=None,  # numbers or names (default: the `max_units` that change most)
-    max_units: int = 20,
+    max_units: int = 20,  # units shown when `units` is not given
 ) -> StimulusWindow:
     "One presentation's window: the neurons and units that change most, and the model's reconstruction of those neurons."
     r = interp.recording_index(recording)
@@ -1233,12 +1386,15 @@ def stimulus_window(
         _nan_corr(Zw[:, pick], recon), [int(u) for u in upick], [interp.unit_name(u) for u in upick],
         Aw[:, upick].T, scale[upick], uchange[upick])
 
-# %% ../nbs/11_interp.ipynb #8fbc1c79
-def interpret(model, collection, config: InterpConfig | None = None, progress: bool | None = None,
-              **options) -> Interpretation:
+# %% ../nbs/11_interp.ipynb #84145b9c
+def interpret(
+    model,  # a dictionary (SAE, PCA or NeuronBasis)
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    config: InterpConfig | None = None,  # an `InterpConfig` (default: its defaults)
+    progress: bool | None = None,  # show progress bars (None: when interactive and not in CI)
+    **options,  # InterpConfig fields by name (n_null=500, windows=..., ...)
+) -> Interpretation:
     "Interpret every unit of `model` (SAE, PCA or NeuronBasis) on recordings with stimulus schedules (and behaviour)."
-    # config: an InterpConfig; any of its fields can also be given by name (n_null=500, windows=..., ...)
-    # progress: show progress bars (default: when interactive and not in CI)
     with one_thread():
         cfg = _config(config, options)
         collection = as_collection(collection)
@@ -1522,8 +1678,17 @@ def _refine_specificity(table, c, could, cfg, rng, batch=500):
                                 hits[s_idx, u_idx], cfg.n_null, limit, batch)
     table["p_specific"][ks[s_idx], u_idx] = (1 + h) / (1 + n)
 
-# %% ../nbs/11_interp.ipynb #aa317508
-def unit_cards(model, acts, sel, resp, beh_tests, collection, stimuli, top_neurons=5) -> pd.DataFrame:
+# %% ../nbs/11_interp.ipynb #07dd77aa
+def unit_cards(
+    model,  # a dictionary (SAE, PCA or NeuronBasis)
+    acts,  # activations, one (frames, units) array per recording
+    sel,  # the selectivity table
+    resp,  # the response features
+    beh_tests,  # the behaviour tests table
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    stimuli,  # stimulus labels, in the order wanted
+    top_neurons=5,  # neurons listed as inputs and outputs
+) -> pd.DataFrame:
     "One row per unit: reads/writes, activity, best and significant stimuli, behaviour, explanation, simulation score."
     names, U, n = list(model.unit_names()), acts[0].shape[1], sum(len(A) for A in acts)
     enc, dec = model.encoder_weights(), model.decoder_weights()
@@ -1648,8 +1813,12 @@ def _stimulus_text(tests: pd.DataFrame, responses, unit) -> str:
                 f"d={r.d:+.2f} for {r.stimulus} ({r.window}).")
     return "No stimulus-specific response passed the tests."
 
-# %% ../nbs/11_interp.ipynb #94329541
-def explain(card, tests: pd.DataFrame, responses: pd.DataFrame) -> str:
+# %% ../nbs/11_interp.ipynb #6e5b0993
+def explain(
+    card,  # the unit's row of the unit cards
+    tests: pd.DataFrame,  # the unit's rows of the selectivity table
+    responses: pd.DataFrame,  # the response features
+) -> str:
     "A plain-language sentence from a unit's numbers (`tests`: the unit's rows of the selectivity table)."
     text = _stimulus_text(tests, responses, card.unit) if len(tests) else "No stimulus-specific response passed the tests."
     if isinstance(card.behaviour, str) and abs(card.behaviour_r) >= MIN_BEHAVIOUR_R:
@@ -1674,8 +1843,13 @@ def _stability_text(card) -> str:
         return f" Stable: {found} of the {others} other seeds learned it too."
     return f" Unstable: only {found} of the {others} other seeds learned it; its tests are not counted as findings."
 
-# %% ../nbs/11_interp.ipynb #d6f431e6
-def seed_table(acts, collection, window: str = "cycle", top: int = 5) -> str:
+# %% ../nbs/11_interp.ipynb #c10268f5
+def seed_table(
+    acts,  # activations, one (frames, units) array per recording
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    window: str = "cycle",  # 'cycle' (the original analysis's stimulus frames) or 'presentation'
+    top: int = 5,  # units listed per stimulus
+) -> str:
     "The original analysis's text table: per stimulus, the top units by Cohen's d (stimulus frames vs all others)."
     A = np.concatenate(acts).astype(np.float64)
     labels = np.concatenate([rec.stimulus_labels(window) for rec in collection])
@@ -1692,9 +1866,16 @@ def seed_table(acts, collection, window: str = "cycle", top: int = 5) -> str:
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
-# %% ../nbs/11_interp.ipynb #ab46c7cd
-def calibrate(model, collection, n_draws: int = 20, config: InterpConfig | None = None, seed: int = 0,
-              progress: bool | None = None, activations: list | None = None) -> pd.DataFrame:
+# %% ../nbs/11_interp.ipynb #6d0192e3
+def calibrate(
+    model,  # a dictionary (SAE, PCA or NeuronBasis)
+    collection,  # recordings: a Collection, a Recording, or a list of them
+    n_draws: int = 20,  # placebo draws
+    config: InterpConfig | None = None,  # an `InterpConfig` (default: its defaults)
+    seed: int = 0,  # seed of the placebo draws
+    progress: bool | None = None,  # show progress bars (None: when interactive and not in CI)
+    activations: list | None = None,  # the model's activations per recording, if already made
+) -> pd.DataFrame:
     "Placebo events put through the same tests: one row per draw with what it earned."
     # model, collection: as for `interpret`; activations: the model's, per recording, if already computed
     # n_draws: placebo schedules drawn; seed: for where they go and for the nulls
@@ -1762,8 +1943,11 @@ def _with_placebo(rec, cfg, design, rng):
     return Recording(key=rec.key, neurons=rec.neurons, traces=rec.traces, fps=rec.fps, times=rec.times,
                      schedule=make_schedule(spec, rec.n_frames, rec.fps, source=rec.key), source=rec.source)
 
-# %% ../nbs/11_interp.ipynb #857ee5ec
-def summary_text(interp: Interpretation, max_units: int = 4) -> str:
+# %% ../nbs/11_interp.ipynb #ae842bb9
+def summary_text(
+    interp: Interpretation,  # an `Interpretation`
+    max_units: int = 4,  # units named per stimulus
+) -> str:
     "One line per stimulus listing its significant units (strongest first), 'none', or why it was only described."
     lines, sel = [], interp.selectivity
     for s in interp.stimuli:
@@ -1804,8 +1988,11 @@ def _calibration_line(interp) -> str:
     return (f"placebo calibration: {int((c.significant > 0).sum())} of {len(c)} placebo draws had a significant test "
             f"({c.significant.mean():.2g} significant tests per draw; {int(c.events.median())} placebo events per draw)")
 
-# %% ../nbs/11_interp.ipynb #5ebc4ffa
-def compare_selectivity(interpretations: dict, window: str = "presentation") -> pd.DataFrame:
+# %% ../nbs/11_interp.ipynb #5600ea1f
+def compare_selectivity(
+    interpretations: dict,  # name -> `Interpretation`
+    window: str = "presentation",  # the analysis window compared
+) -> pd.DataFrame:
     "Per model and stimulus: significant stable units (and unstable ones apart), strongest effect and specificity; answers 'are SAE units more selective than neurons?'."
     rows = []
     for name, it in interpretations.items():
@@ -1818,8 +2005,11 @@ def compare_selectivity(interpretations: dict, window: str = "presentation") -> 
                          "best_significant_d": sig.d.max() if len(sig) else np.nan})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11_interp.ipynb #879eeaed
-def save_interpretation(interp: Interpretation, path) -> Path:
+# %% ../nbs/11_interp.ipynb #46423244
+def save_interpretation(
+    interp: Interpretation,  # an `Interpretation`
+    path,  # a folder
+) -> Path:
     "Write the interpretation's tables and settings into the folder `path`, atomically; never over other files."
     from wormsae.files import replace_folder
     path = Path(path)
@@ -1827,8 +2017,11 @@ def save_interpretation(interp: Interpretation, path) -> Path:
         write_interpretation(interp, tmp)
     return path
 
-# %% ../nbs/11_interp.ipynb #2ad01d26
-def write_interpretation(interp: Interpretation, folder) -> Path:
+# %% ../nbs/11_interp.ipynb #9cec234b
+def write_interpretation(
+    interp: Interpretation,  # an `Interpretation`
+    folder,  # a folder (created if needed)
+) -> Path:
     "The interpretation's tables and settings, written into the folder `folder` (created if needed)."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
