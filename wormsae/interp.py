@@ -998,7 +998,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #52084c25
+# %% ../nbs/11_interp.ipynb #e3c275e7
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1045,6 +1045,22 @@ class Interpretation:
     def alpha(self) -> float:
         "The false discovery rate of a significant call."
         return float(self.settings["alpha"])
+
+    @property
+    def design(self) -> str:
+        "'events' (presentations) or 'states' (epochs that tile the recordings): what the tests compared."
+        return str(self.settings["design"])
+
+    @property
+    def model_kind(self) -> str:
+        "What was interpreted: 'sae', 'pca' or 'neurons'."
+        return str(self.settings.get("model", "?"))
+
+    @property
+    def thresholds(self) -> dict:
+        "The fixed criteria behind the calls (not options): what texts and reports quote."
+        return {"min_exceed": MIN_EXCEED, "min_selectivity_index": MIN_SELECTIVITY_INDEX, "min_behaviour_r": MIN_BEHAVIOUR_R,
+                "stable_at": STABLE_AT, "stable_cosine": STABLE_COSINE}
 
     @property
     def has_activity(self) -> bool:
@@ -1257,6 +1273,17 @@ class Interpretation:
         self.calibration = calibrate(self.model, self.collection, n_draws, self.config, seed, progress,
                                      activations=self.activations)
         return self.calibration
+
+    def compare(
+        self,
+        others: dict,  # name -> `Interpretation` of other models on the same recordings
+        window: str = "presentation",  # the analysis window compared
+    ) -> pd.DataFrame:
+        "`compare_selectivity` of this interpretation (named by its model kind) with `others`."
+        models = dict(others)
+        if not any(v is self for v in models.values()):
+            models = {self.model_kind: self, **models}
+        return compare_selectivity(models, window)
 
     def save(
         self,
