@@ -41,7 +41,7 @@ def atomic_write(path, mode: str = "w"):
     if durable:
         _fsync_folder(path.parent)
 
-
+# %% ../nbs/00_files.ipynb #33eaa8d3
 def _fsync_folder(folder):
     "Flush a folder's entries (new names, renames) to disk."
     if os.name == "nt":  # Windows cannot open a folder; NTFS journals its renames
@@ -52,7 +52,7 @@ def _fsync_folder(folder):
     finally:
         os.close(fd)
 
-
+# %% ../nbs/00_files.ipynb #6f7a6570
 def _fsync_tree(folder):
     "Flush every file and folder under `folder`, deepest first."
     for root, _, files in os.walk(folder, topdown=False):
@@ -92,7 +92,7 @@ def replace_folder(path, kind: str | None = None, force: bool = False):
         _BEING_WRITTEN.discard(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #83987f29
 _BEING_WRITTEN: set[Path] = set()  # temporary folders of this process's unfinished `replace_folder` blocks
 
 
@@ -100,7 +100,7 @@ def _in_folder_being_written(path) -> bool:
     "Whether `path` lies in a temporary folder that an enclosing `replace_folder` will flush whole."
     return not _BEING_WRITTEN.isdisjoint(Path(path).absolute().parents)
 
-
+# %% ../nbs/00_files.ipynb #42267d1f
 def _umask() -> int:
     "The process's umask (reading it means setting it; it is set straight back)."
     mask = os.umask(0o022)
@@ -126,7 +126,7 @@ def _swap(new: Path, path: Path):
         # else another process put its complete folder at `path` in the meantime: keep theirs
     shutil.rmtree(old, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #041e25f4
 def _exchange(a: Path, b: Path) -> bool:
     "Swap two existing paths in one atomic step; False where the system cannot."
     fn = _exchange_call()
@@ -134,7 +134,7 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     return fn(os.fsencode(a), os.fsencode(b)) == 0
 
-
+# %% ../nbs/00_files.ipynb #63349eb5
 @functools.cache
 def _exchange_call():
     "The C library's atomic exchange as a function of two byte paths, or None."
@@ -163,7 +163,7 @@ def _recover_interrupted(path: Path):
         if p.exists():
             shutil.rmtree(p, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #389ff1c6
 def _running(pid: int) -> bool:
     "Whether process `pid` may still be writing (this one always may: another thread could be)."
     if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process: assume it runs
@@ -187,7 +187,7 @@ def folder_kind(folder) -> str | None:
     folder = Path(folder)
     return _run_kind(folder) or next((kind for kind, (name, _) in MARKERS.items() if (folder / name).is_file()), None)
 
-
+# %% ../nbs/00_files.ipynb #b4b733f7
 def _run_kind(folder: Path) -> str | None:
     "The command named by the run manifest in `folder`, or None."
     try:
@@ -196,11 +196,11 @@ def _run_kind(folder: Path) -> str | None:
         return None
     return kind if isinstance(kind, str) else None
 
-
+# %% ../nbs/00_files.ipynb #67811f2b
 def _holds(folder: Path, kind: str) -> bool:
     return (folder / MARKERS[kind][0]).is_file() if kind in MARKERS else _run_kind(folder) == kind
 
-
+# %% ../nbs/00_files.ipynb #3969d84d
 def _described(kind: str) -> str:
     return MARKERS[kind][1] if kind in MARKERS else f"a wormsae {kind} run"
 

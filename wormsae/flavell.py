@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
+from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule, resolve_labels
 from .hdf5 import is_hdf5, open_local, read_dataset
 
 # %% auto #0
-__all__ = ['BEHAVIOUR_RENAME', 'GAP_PERIODS', 'MAX_LABELS_BYTES', 'INFO_COLUMNS', 'NSM_NAMES', 'SCHEDULES', 'is_flavell_h5',
-           'splits_problem', 'frame_timestamps', 'time_segments', 'read_labels', 'placeholder_name', 'resolve_labels',
-           'roi_agreement', 'name_nsm', 'reversal_schedule', 'events_schedule', 'food_schedule', 'recording_key',
-           'find_labels', 'read_flavell_h5']
+__all__ = ['BEHAVIOUR_RENAME', 'GAP_PERIODS', 'MAX_LABELS_BYTES', 'NSM_NAMES', 'SCHEDULES', 'is_flavell_h5', 'splits_problem',
+           'frame_timestamps', 'time_segments', 'read_labels', 'roi_agreement', 'name_nsm', 'reversal_schedule',
+           'events_schedule', 'food_schedule', 'recording_key', 'find_labels', 'read_flavell_h5']
 
 # %% ../nbs/02_flavell.ipynb #687c56bf
 def is_flavell_h5(path) -> bool:
@@ -71,7 +70,7 @@ def _traces(f, trace: str, source) -> np.ndarray:
         raise DataError(f"{source}: '{name}' has shape {traces.shape}; expected frames x neurons")
     return traces
 
-
+# %% ../nbs/02_flavell.ipynb #dfb8ece5
 def _timestamps(f, n_frames: int, name: str, source) -> np.ndarray:
     "All of `timing/timestamp_confocal`; fewer timestamps than frames is an error."
     stamps = np.asarray(_dataset(f, "timing/timestamp_confocal", source), dtype=np.float64)
@@ -80,7 +79,7 @@ def _timestamps(f, n_frames: int, name: str, source) -> np.ndarray:
                         f"{n_frames} frames; expected one timestamp per frame")
     return stamps
 
-
+# %% ../nbs/02_flavell.ipynb #b0654f02
 BEHAVIOUR_RENAME = {"reversal_vec": "reversal"}
 
 
@@ -236,7 +235,7 @@ def _number(value, where, what) -> float:
         raise DataError(f"{where}: {what} is not a finite number; expected a number such as 4")
     return number
 
-
+# %% ../nbs/02_flavell.ipynb #4435d151
 def _roi_number(value, where, key) -> int | None:
     "The NeuroPAL ROI of a label entry (1-based); None when absent."
     if value is None:
@@ -246,7 +245,7 @@ def _roi_number(value, where, key) -> int | None:
         raise DataError(f"{where}: neuropal_roi of entry {key!r} is {value!r}; expected a positive whole number")
     return int(value)
 
-
+# %% ../nbs/02_flavell.ipynb #c03a8e4b
 def _column_index(key, n_columns: int, where, h5_source) -> int:
     "A 0-based column index from a JSON key such as `'17'`."
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -260,7 +259,7 @@ def _column_index(key, n_columns: int, where, h5_source) -> int:
                         f"has {n_columns} columns (0..{n_columns - 1}); these labels look like another recording's")
     return col
 
-
+# %% ../nbs/02_flavell.ipynb #cecc40db
 MAX_LABELS_BYTES = 10 * 2**20  # a labels file of 1,000 neurons takes about 200 kB
 
 
@@ -283,16 +282,16 @@ def _labels_json(path: Path, where: str):
     except (json.JSONDecodeError, ValueError) as e:
         raise DataError(f"{where}: not a valid JSON file ({_plain(str(e))})") from None
 
-
+# %% ../nbs/02_flavell.ipynb #49580f58
 def _json_int(digits: str):
     "A JSON integer; one too long for `int` (Python refuses > 4300 digits) becomes a float, infinite if need be."
     return int(digits) if len(digits) <= 18 else float(digits)
 
-
+# %% ../nbs/02_flavell.ipynb #bda93dfc
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
-
+# %% ../nbs/02_flavell.ipynb #28f1462f
 def read_labels(labels, n_columns: int, source="") -> dict:
     "Validated labels `{column: entry}` from a labels JSON path or an already parsed dict."
     if isinstance(labels, dict):
@@ -318,66 +317,7 @@ def read_labels(labels, n_columns: int, source="") -> dict:
                         neuropal_roi=_roi_number(entry.get("neuropal_roi"), where, key))
     return out
 
-# %% ../nbs/02_flavell.ipynb #782c5853
-INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "roi_match_confidence",
-                "uncertain", "note", "status", "source"]
-
-
-def placeholder_name(column: int) -> str:
-    "The stable name of an unlabelled trace column."
-    return f"{PLACEHOLDER_PREFIX}{column:03d}"
-
-
-def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:
-    "One row of `neuron_info`, before label conflicts are resolved."
-    if entry is None:
-        return dict(column=col, name=placeholder_name(col), label_raw="", neuron_class="", confidence=np.nan,
-                    roi_match_confidence=np.nan, uncertain=False, note="", status="unlabelled", source="")
-    raw = entry["label"].strip()
-    uncertain = raw.endswith("?")
-    conf = entry["confidence"]
-    status = "labelled"
-    if uncertain and not keep_uncertain:
-        status = "uncertain"
-    elif min_confidence is not None and not conf >= min_confidence:  # NaN confidence fails too
-        status = "low confidence"
-    named = status == "labelled"
-    return dict(column=col, name=raw.rstrip("?").strip() if named else placeholder_name(col),
-                label_raw=raw, neuron_class=str(entry.get("neuron_class") or ""), confidence=conf,
-                roi_match_confidence=entry["roi_match_confidence"], uncertain=uncertain,
-                note=str(entry.get("note") or ""), status=status, source="labels" if named else "")
-
-
-def _rank(row) -> tuple:
-    "Sort key of a label claim: higher confidence, then better registration, then lower column."
-    nan_low = lambda x: -np.inf if np.isnan(x) else x
-    return (nan_low(row["confidence"]), nan_low(row["roi_match_confidence"]), -row["column"])
-
-# %% ../nbs/02_flavell.ipynb #a67aaa7c
-def resolve_labels(labels: dict, n_columns: int, min_confidence: float | None = None,
-                   keep_uncertain: bool = True) -> tuple[list, pd.DataFrame, list]:
-    "Unique names per column, the `neuron_info` table and the label conflicts resolved."
-    rows = [_info_row(c, labels.get(c), min_confidence, keep_uncertain) for c in range(n_columns)]
-    claims = {}
-    for r in rows:
-        if r["status"] == "labelled":
-            claims.setdefault(r["name"], []).append(r)
-    conflicts = []
-    for name, rs in claims.items():
-        if len(rs) < 2:
-            continue
-        winner = max(rs, key=_rank)
-        for r in rs:
-            if r is not winner:
-                r.update(name=placeholder_name(r["column"]), status="duplicate", source="")
-        conflicts.append({"label": name, "kept": winner["column"],
-                          "dropped": [r["column"] for r in rs if r is not winner],
-                          "confidence": {r["column"]: r["confidence"] for r in rs},
-                          "roi_match_confidence": {r["column"]: r["roi_match_confidence"] for r in rs}})
-    info = pd.DataFrame(rows, columns=INFO_COLUMNS)
-    return info["name"].tolist(), info, conflicts
-
-
+# %% ../nbs/02_flavell.ipynb #72b82c81
 def _conflict_text(c) -> str:
     "One line per resolved conflict; the registration score is shown when it broke a tie."
     conf, roi = c["confidence"], c["roi_match_confidence"]
@@ -508,7 +448,7 @@ def reversal_schedule(reversing, source="") -> pd.DataFrame:
     spans = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
     return make_schedule([(on, "reversal", off) for on, off in spans], len(r), source=source)
 
-
+# %% ../nbs/02_flavell.ipynb #aa660ecb
 def events_schedule(events, n_frames: int, source="") -> pd.DataFrame:
     "Reversal windows from a Julia `reversal_events` table (2 x K: last frame before, last frame of each)."
     ev = np.asarray(events)
@@ -518,7 +458,7 @@ def events_schedule(events, n_frames: int, source="") -> pd.DataFrame:
         raise DataError(f"{source}: 'behavior/reversal_events' has shape {ev.shape}; expected 2 x K (start, end)")
     return make_schedule([(s, "reversal", e) for s, e in ev.T], n_frames, source=source)
 
-
+# %% ../nbs/02_flavell.ipynb #345deba6
 def food_schedule(encounter_frame_1based: int, n_frames: int, source="") -> pd.DataFrame:
     "Two windows, `off food` then `on food` from the (1-based) food-encounter frame."
     on = int(encounter_frame_1based) - 1
@@ -573,7 +513,7 @@ def recording_key(path) -> str:
     stem = Path(path).stem
     return stem[: -len("-data")] if stem.endswith("-data") and len(stem) > 5 else stem
 
-
+# %% ../nbs/02_flavell.ipynb #e963a88f
 def find_labels(path) -> Path | None:
     "The labels JSON next to a Flavell file (`labels/<key>.json` or `<key>.json`), if any."
     path = Path(path)
@@ -583,7 +523,7 @@ def find_labels(path) -> Path | None:
             return cand
     return None
 
-
+# %% ../nbs/02_flavell.ipynb #a2cfd809
 def _labels_input(labels, path):
     "Resolve the `labels` argument to a dict, a path, or None."
     if labels is None or labels is False:

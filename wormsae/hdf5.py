@@ -46,7 +46,7 @@ def check_local(f, source):
             raise DataError(f"{source}: '{name}' is an external link to {link.filename!r}:{link.path}; links "
                             "leaving the file are not followed (the recording must be self-contained)")
 
-
+# %% ../nbs/00_hdf5.ipynb #725e5892
 def open_local(path, what: str = "HDF5 file"):
     "`path` opened read-only with h5py after `check_local`, or a `DataError` naming it (`what` it was to be)."
     import h5py
@@ -87,7 +87,7 @@ def read_dataset(ds, source=None):
         _check_text(value, ds.name, source)
     return value
 
-
+# %% ../nbs/00_hdf5.ipynb #49d5b7cd
 def _check_storage(ds, name, source):
     "A dataset must keep its values in this file."
     if ds.is_virtual:
@@ -96,7 +96,7 @@ def _check_storage(ds, name, source):
         raise DataError(f"{source}: dataset '{name}' keeps its values in the external file "
                         f"{ds.external[0][0]!r}; not followed (the recording must be self-contained)")
 
-
+# %% ../nbs/00_hdf5.ipynb #b51f5aec
 def _check_text(value, name, source):
     "Every text value of a dataset is at most `MAX_TEXT_CELL` characters."
     cells = np.ravel(np.asarray(value, dtype=object)) if not isinstance(value, (bytes, str)) else [value]

@@ -29,7 +29,7 @@ def detect_format(path) -> str:
         return "wormworld"
     raise DataError(f"{path}: unrecognised file format; expected a worm.world CSV, an NWB file or a Flavell-lab HDF5 file")
 
-
+# %% ../nbs/04_loading.ipynb #bb6306e9
 def _hdf5_kind(path: Path) -> str:
     "Tell NWB from Flavell-lab processed HDF5."
     from wormsae.flavell import is_flavell_h5
@@ -41,7 +41,7 @@ def _hdf5_kind(path: Path) -> str:
     raise DataError(f"{path}: an HDF5 file that is neither NWB nor a Flavell-lab processed file "
                     "(no 'gcamp/trace_array' dataset)")
 
-
+# %% ../nbs/04_loading.ipynb #72d65ebb
 def _looks_like_text(path: Path) -> bool:
     with open(path, "rb") as f:
         chunk = f.read(4096)
@@ -61,7 +61,7 @@ def _reader(fmt: str):
         return read_nwb
     raise ValueError(f"unknown format {fmt!r}; expected 'wormworld', 'flavell' or 'nwb'")
 
-
+# %% ../nbs/04_loading.ipynb #64e9e40c
 def load(path, format: str | None = None, **options) -> Recording:
     "Load one recording; the format is detected from the file unless `format` names it."
     fmt = format or detect_format(path)
@@ -94,7 +94,7 @@ def expand_paths(spec) -> list[Path]:
         raise DataError(f"no recordings found in {spec!r}; expected files ending in {sorted(SUFFIXES)}")
     return paths
 
-
+# %% ../nbs/04_loading.ipynb #9ab9b480
 def load_many(paths, progress: bool = False, **options) -> Collection:
     "Load several recordings (folder, glob or list of paths) into a `Collection` aligned by neuron name."
     paths = expand_paths(paths)
@@ -103,20 +103,20 @@ def load_many(paths, progress: bool = False, **options) -> Collection:
     return Collection([load(p, format=formats[p], **_accepted(options, formats[p]))
                        for p in _maybe_progress(paths, progress)])
 
-
+# %% ../nbs/04_loading.ipynb #deac7141
 def _accepted(options: dict, fmt: str) -> dict:
     "The options a format's reader takes (a mixed folder may need a CSV-only option such as presentation_s)."
     params = inspect.signature(_reader(fmt)).parameters
     return {k: v for k, v in options.items() if k in params}
 
-
+# %% ../nbs/04_loading.ipynb #793eaba1
 def _check_options(options: dict, formats: set):
     "Every option must be understood by the reader of at least one of the files."
     unused = [k for k in options if not any(k in inspect.signature(_reader(f)).parameters for f in formats)]
     if unused:
         raise TypeError(f"option(s) {unused} not understood by the {' or '.join(sorted(formats))} reader")
 
-
+# %% ../nbs/04_loading.ipynb #855a4f01
 def _maybe_progress(items, progress):
     if not progress:
         return items

@@ -23,28 +23,28 @@ def fvu(Z, Z_hat, M) -> float:
     resid = np.where(M, Z_hat - Z, 0.0)
     return float((resid ** 2).sum() / _total_ss(Z, M).sum())
 
-
+# %% ../nbs/09_metrics.ipynb #74f0c30c
 def r2_per_neuron(Z, Z_hat, M) -> np.ndarray:
     "1 - FVU of each column (NaN where a column has fewer than two observations)."
     return _r2((np.where(M, Z_hat - Z, 0.0) ** 2).sum(0), M.sum(0), _total_ss(Z, M))
 
-
+# %% ../nbs/09_metrics.ipynb #072e1aa7
 def _r2(ss_res, n, ss_tot) -> np.ndarray:
     "1 - ss_res / ss_tot per column; NaN where a column has fewer than two observations or no variance."
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((n > 1) & (ss_tot > 0), 1 - ss_res / ss_tot, np.nan)
 
-
+# %% ../nbs/09_metrics.ipynb #81e69eb2
 def _total_ss(Z, M) -> np.ndarray:
     "Per-column sum of squares about the observed mean (float64, two passes by chunks of rows)."
     return _masked_moments(Z, M)[2]
 
-
+# %% ../nbs/09_metrics.ipynb #392b0f66
 def l0(A) -> float:
     "Mean number of active (> 0) units per frame."
     return float((np.asarray(A) > 0).sum(1).mean())
 
-
+# %% ../nbs/09_metrics.ipynb #3da5ad07
 def dead_fraction(A) -> float:
     "Fraction of units that are never active."
     return float(1 - (np.asarray(A) > 0).any(0).mean())
@@ -59,7 +59,7 @@ def match_features(decoder, loadings) -> tuple[float, pd.DataFrame]:
     matches = pd.DataFrame({"feature": rows, "unit": cols, "corr": C[rows, cols]})
     return float(matches["corr"].mean()), matches
 
-
+# %% ../nbs/09_metrics.ipynb #f7e58b63
 def _standardise_rows(W):
     W = np.asarray(W, np.float64)
     W = W - W.mean(1, keepdims=True)
@@ -82,7 +82,7 @@ def best_cosines(decoders) -> np.ndarray:
                 C[e, f] = (D[e] @ D[f].T).max(1)
     return C
 
-
+# %% ../nbs/09_metrics.ipynb #af20e3a5
 def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
     "(E, U): for each member's units, the fraction of the other members with a unit at decoder cosine >= `cosine`."
     if len(decoders) < 2:
@@ -112,7 +112,7 @@ def evaluate(model, data, ground_truth=None, inputs=None, chunk: int = 8192) -> 
         "n_frames": int(len(Z)), "n_units": int(model.n_units),
     }
 
-
+# %% ../nbs/09_metrics.ipynb #b47cca85
 def _chunk_sums(model, Z, M, chunk):
     "Per-column residual sum of squares over observed entries, and unit activity, a chunk of frames at a time."
     # the whole reconstruction is never held: on 50 animals of 50,000 frames it alone would be 1.9 GB,
@@ -127,14 +127,14 @@ def _chunk_sums(model, Z, M, chunk):
         fired |= on.any(0)
     return ss_res, n_active, fired
 
-
+# %% ../nbs/09_metrics.ipynb #115d90ee
 def planted_mcc(model, data, ground_truth) -> float:
     "MCC of the model's decoder against the planted loadings, in standardised units."
     L = ground_truth.loadings.reindex(columns=model.neurons).fillna(0.0)
     scale = raw_scale(model, data)
     return match_features(model.decoder_weights(), L.to_numpy() / scale)[0]
 
-
+# %% ../nbs/09_metrics.ipynb #5db2af89
 def raw_scale(model, data) -> np.ndarray:
     "Each neuron's standard deviation in raw units as the model's normalisation sees it."
     if not model.norm.per_recording:
@@ -189,7 +189,7 @@ def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pc
                          "value": float(sign * r_he[u]), "detail": f"{m.unit_names()[u]} (training r {r_tr[u]:+.2f})"})
     return pd.DataFrame(rows, columns=["test", "channel", "model", "value", "detail"])
 
-
+# %% ../nbs/09_metrics.ipynb #b9fd993b
 def within_animal_r(codes: list, y: list) -> np.ndarray:
     "Per column: the correlation with y within each animal (finite frames), averaged over animals."
     rs = []
@@ -200,7 +200,7 @@ def within_animal_r(codes: list, y: list) -> np.ndarray:
         rs.append(column_r(A[ok], x[ok]))
     return np.nanmean(rs, 0) if rs else np.full(codes[0].shape[1], np.nan)
 
-
+# %% ../nbs/09_metrics.ipynb #acc608e2
 def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
     "Ridge regression from codes to behaviour on training frames; mean within-animal r of its prediction on held-out ones."
     X, y = np.concatenate(A_tr).astype(np.float64), np.concatenate(y_tr)
@@ -212,12 +212,12 @@ def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
     preds = [((A - mu) / sd) @ w for A in A_he]
     return float(within_animal_r([p[:, None] for p in preds], y_he)[0])
 
-
+# %% ../nbs/09_metrics.ipynb #1bb9d787
 def _varies(ys) -> bool:
     "Whether some animal's channel has at least three finite frames that are not all equal."
     return any(np.isfinite(y).sum() >= 3 and np.nanstd(y) > 0 for y in ys)
 
-
+# %% ../nbs/09_metrics.ipynb #2fc0eef9
 def _codes_by_animal(model, col) -> list:
     "The model's codes, one (frames, units) array per recording."
     from wormsae.dictionary import unit_activations
@@ -225,7 +225,7 @@ def _codes_by_animal(model, col) -> list:
     where = index["recording"].to_numpy()  # position of the recording in `col`
     return [A[where == i] for i in range(len(col))]
 
-
+# %% ../nbs/09_metrics.ipynb #4673b372
 def _channel(col, name) -> list:
     "One behaviour channel per recording (NaN where the recording lacks it)."
     out = []
@@ -235,14 +235,14 @@ def _channel(col, name) -> list:
         out.append(b[name].to_numpy(np.float64) if ok else np.full(rec.n_frames, np.nan))
     return out
 
-
+# %% ../nbs/09_metrics.ipynb #cdbf582a
 def _shared_channels(train, held) -> list:
     "Numeric behaviour channels present in some training and some held-out animal."
     def names(col):
         return {c for r in col if r.behaviour is not None for c in r.behaviour.select_dtypes("number").columns}
     return sorted(names(train) & names(held))
 
-
+# %% ../nbs/09_metrics.ipynb #e03b78cf
 def baseline_verdict(table: pd.DataFrame) -> list[str]:
     "Plain sentences from a `held_out_baselines` table, saying so when the SAE adds nothing over neurons or PCA."
     t = table.set_index(["test", "channel", "model"]).value

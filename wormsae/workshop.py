@@ -24,7 +24,7 @@ class Check:
     status: str  # "ok", "warn" or "MISSING"
     detail: str
 
-
+# %% ../nbs/16_workshop.ipynb #f66166e7
 REQUIRED = ["numpy", "pandas", "scipy", "torch", "matplotlib", "seaborn", "ipywidgets", "h5py", "safetensors",
             "tqdm", "platformdirs"]
 FOR_NOTEBOOKS = ["jupyterlab", "jupyterlab_widgets"]
@@ -39,7 +39,7 @@ def _package(name: str, required: bool = True) -> Check:
     except Exception as e:  # any import failure means the notebook cell will fail
         return Check(name, "MISSING" if required else "warn", f"cannot import ({type(e).__name__}: {e})")
 
-
+# %% ../nbs/16_workshop.ipynb #23fa9c08
 def check_python() -> Check:
     ok = sys.version_info >= (3, 10)
     return Check("python", "ok" if ok else "MISSING", sys.version.split()[0] + ("" if ok else " (need 3.10 or newer)"))
