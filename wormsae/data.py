@@ -34,7 +34,8 @@ def _fail(source, problem: str):
 FRAME_RATE_BOUNDS = (0.01, 1000.0)  # frames per second
 
 
-def plausible_rate(fps) -> bool:
+def plausible_rate(fps,  # frames (volumes) per second
+                  ) -> bool:
     "Whether a frame rate (a number, frames per second) lies within `FRAME_RATE_BOUNDS`."
     return FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]
 
@@ -97,8 +98,12 @@ def _default_offsets(onsets, n_frames, fps, presentation_s):
     return np.minimum(onsets + max(1, int(round(presentation_s * fps))), nxt)
 
 # %% ../nbs/00_data.ipynb #c3f7e76b
-def make_schedule(spec, n_frames: int, fps: float | None = None, presentation_s: float | None = None,
-                  source="") -> pd.DataFrame:
+def make_schedule(spec,  # a DataFrame, (onset_frame, label[, offset_frame]) tuples, or None for no stimuli
+                  n_frames: int,  # frames in the recording: every window must lie inside it
+                  fps: float | None = None,  # frame rate, to turn `presentation_s` into frames
+                  presentation_s: float | None = None,  # presentation length in seconds, for rows without an offset
+                  source="",  # where the data came from, named in error messages
+                 ) -> pd.DataFrame:
     "Validate a stimulus schedule and return it with columns `SCHEDULE_COLUMNS`."
     if spec is None:
         return empty_schedule()
@@ -143,7 +148,10 @@ def _check_offsets(onsets, offsets, n_frames, source):
 WINDOWS = ("presentation", "cycle")
 
 
-def stimulus_labels(schedule: pd.DataFrame, n_frames: int, window: str = "presentation") -> np.ndarray:
+def stimulus_labels(schedule: pd.DataFrame,  # a schedule from `make_schedule`
+                    n_frames: int,  # frames in the recording
+                    window: str = "presentation",  # 'presentation' (onset to offset) or 'cycle' (onset to the next onset)
+                   ) -> np.ndarray:
     "The stimulus label of every frame (`''` where none) under a window definition."
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
@@ -193,14 +201,23 @@ class Recording:
         return ~np.isnan(self.traces)
 
     @classmethod
-    def from_array(cls, traces, neurons, fps, key="recording", schedule=None, behaviour=None, times=None,
-                   presentation_s=None, **kwargs):
+    def from_array(cls, traces,  # calcium traces (frames, neurons), NaN where not observed
+                   neurons,  # a name per column of `traces`
+                   fps,  # frames (volumes) per second
+                   key="recording",  # the recording's name, unique within a Collection
+                   schedule=None,  # stimulus schedule: a DataFrame or (onset, label[, offset]) tuples
+                   behaviour=None,  # per-frame behaviour channels (a DataFrame with one row per frame)
+                   times=None,  # frame times in seconds (default: frame / fps)
+                   presentation_s=None,  # presentation length in seconds, for schedule rows without an offset
+                   **kwargs,  # more `Recording` fields (meta, source, neuron_info, ...)
+                  ):
         "Build a `Recording` from arrays; `schedule` is a DataFrame or (onset, label[, offset]) tuples."
         rec = cls(key=key, neurons=list(neurons), traces=traces, fps=fps, times=times, behaviour=behaviour, **kwargs)
         rec.schedule = make_schedule(schedule, rec.n_frames, rec.fps, presentation_s, source=rec.source or f"recording {key!r}")
         return rec
 
-    def stimulus_labels(self, window: str = "presentation") -> np.ndarray:
+    def stimulus_labels(self, window: str = "presentation",  # 'presentation' (onset to offset) or 'cycle' (onset to the next onset)
+                       ) -> np.ndarray:
         "The stimulus on at each frame (`''` where none); `window='cycle'` reproduces the original analysis."
         return stimulus_labels(self.schedule, self.n_frames, window)
 
@@ -277,7 +294,9 @@ def _check_behaviour(behaviour, n, source):
 class Collection:
     "Several recordings aligned by neuron name (union of names, fixed order)."
 
-    def __init__(self, recordings: Sequence[Recording], neurons: Sequence[str] | None = None):
+    def __init__(self, recordings: Sequence[Recording],  # the animals, each a `Recording` with a unique key
+                 neurons: Sequence[str] | None = None,  # the neurons to align on, in order (default: the union of the recordings')
+                ):
         self.recordings = list(recordings)
         if not self.recordings:
             raise DataError("a Collection needs at least one recording")
@@ -315,7 +334,9 @@ class Collection:
         return (f"Collection({len(self)} recordings, {len(self.neurons)} neurons in the union, "
                 f"{self.n_frames} frames, {len(self.stimuli)} stimuli)")
 
-    def stack(self, neurons: Sequence[str] | None = None, fill: float = 0.0):
+    def stack(self, neurons: Sequence[str] | None = None,  # columns to pick, in order (default: the collection's neurons)
+              fill: float = 0.0,  # value of X where a neuron was not observed
+             ):
         "All frames of all animals as (X, mask, index); `neurons` picks and orders columns (default: the union)."
         neurons = list(self.neurons if neurons is None else neurons)
         col = {n: j for j, n in enumerate(neurons)}
@@ -338,7 +359,10 @@ class Collection:
             "time": np.concatenate([r.times for r in self.recordings]),
         })
 
-    def split(self, test: Sequence[str] | None = None, n_test: int | None = None, seed: int = 0):
+    def split(self, test: Sequence[str] | None = None,  # keys of the test animals
+              n_test: int | None = None,  # or: the number of test animals, drawn at random
+              seed: int = 0,  # seed of that draw
+             ):
         "Split by whole animals into (train, test) Collections; pick `test` keys or `n_test` at random."
         test = self._test_keys(test, n_test, seed)
         train = [r for r in self.recordings if r.key not in test]
@@ -411,7 +435,8 @@ INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "ro
                 "uncertain", "note", "status", "source"]
 
 
-def placeholder_name(column: int) -> str:
+def placeholder_name(column: int,  # 0-based trace column
+                    ) -> str:
     "The stable name of an unlabelled trace column."
     return f"{PLACEHOLDER_PREFIX}{column:03d}"
 
@@ -442,8 +467,11 @@ def _rank(row) -> tuple:
     return (nan_low(row["confidence"]), nan_low(row["roi_match_confidence"]), -row["column"])
 
 # %% ../nbs/00_data.ipynb #a67aaa7c
-def resolve_labels(labels: dict, n_columns: int, min_confidence: float | None = None,
-                   keep_uncertain: bool = True) -> tuple[list, pd.DataFrame, list]:
+def resolve_labels(labels: dict,  # `{column: entry}`, each entry with 'label', 'confidence' and 'roi_match_confidence'
+                   n_columns: int,  # number of trace columns
+                   min_confidence: float | None = None,  # labels whose confidence is below this stay unlabelled (None: keep all)
+                   keep_uncertain: bool = True,  # keep labels ending in '?' (the name drops the '?'); False leaves them unlabelled
+                  ) -> tuple[list, pd.DataFrame, list]:
     "Unique names per column, the `neuron_info` table and the label conflicts resolved."
     rows = [_info_row(c, labels.get(c), min_confidence, keep_uncertain) for c in range(n_columns)]
     claims = {}
@@ -475,13 +503,22 @@ class NormStats:
     per_recording: bool = False  # z-score each recording by its own statistics first
 
     @classmethod
-    def fit(cls, X, mask, groups=None, neurons=None, per_recording: bool = False):
+    def fit(cls, X,  # stacked training traces (frames, neurons)
+            mask,  # True where `X` was observed
+            groups=None,  # each row's recording (needed when `per_recording`)
+            neurons=None,  # the names of the columns (default: n0, n1, ...)
+            per_recording: bool = False,  # standardise each recording by its own statistics, then pool
+           ):
         "Fit on stacked training data; `groups` gives each row's recording (needed when `per_recording`)."
         mean, std = _mean_std(*(_pooled_z_moments(X, mask, groups) if per_recording else _masked_moments(X, mask)))
         neurons = list(neurons) if neurons is not None else [f"n{i}" for i in range(X.shape[1])]
         return cls(neurons, mean, std, per_recording)
 
-    def transform(self, X, mask, groups=None, copy: bool = True) -> np.ndarray:
+    def transform(self, X,  # traces (frames, neurons) in the order of `neurons`
+                  mask,  # True where `X` was observed
+                  groups=None,  # each row's recording (needed when `per_recording`)
+                  copy: bool = True,  # False reuses a float32 `X` in place
+                 ) -> np.ndarray:
         "Standardised float32 X, with 0 at unobserved entries; `copy=False` reuses a float32 X in place."
         if X.shape[1] != len(self.neurons):
             raise ValueError(f"X has {X.shape[1]} columns but the statistics cover {len(self.neurons)} neurons")
@@ -499,7 +536,8 @@ class NormStats:
                 "per_recording": self.per_recording}
 
     @classmethod
-    def from_dict(cls, d: dict):
+    def from_dict(cls, d: dict,  # a dict from `to_dict`
+                 ):
         return cls(list(d["neurons"]), np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32),
                    bool(d.get("per_recording", False)))
 

@@ -22,7 +22,9 @@ __all__ = ['RUN_MANIFEST', 'MARKERS', 'atomic_write', 'replace_folder', 'folder_
 
 # %% ../nbs/00_files.ipynb #a1abdda2
 @contextmanager
-def atomic_write(path, mode: str = "w"):
+def atomic_write(path,  # the file to write (replaced only when the block completes)
+                 mode: str = "w",  # `open` mode of the temporary file: 'w' (text) or 'wb' (bytes)
+                ):
     "Open a temporary file beside `path`; it replaces `path` only if the block completes."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,10 +68,11 @@ def _fsync_tree(folder):
 
 # %% ../nbs/00_files.ipynb #bfdf6a11
 @contextmanager
-def replace_folder(path, kind: str | None = None, force: bool = False):
+def replace_folder(path,  # the folder to replace
+                   kind: str | None = None,  # what is written ('checkpoint', 'interpretation', a command's run); a `path` holding anything else is refused unless `force` (see `check_replaceable`)
+                   force: bool = False,  # replace even a folder that holds something else
+                  ):
     "Yield a temporary folder that replaces folder `path` when the block completes (the old one is kept until then)."
-    # kind: what is written ('checkpoint', 'interpretation', a command's run); a `path` holding anything else is
-    # refused unless `force` (see `check_replaceable`)
     path = Path(path)
     if kind is not None:
         check_replaceable(path, kind, force)
@@ -182,7 +185,8 @@ MARKERS = {"checkpoint": ("cfg.json", "a wormsae checkpoint"),  # kind: (the fil
            "interpretation": ("settings.json", "an interpretation")}
 
 
-def folder_kind(folder) -> str | None:
+def folder_kind(folder,  # a folder that may hold wormsae output
+               ) -> str | None:
     "What wormsae wrote in `folder`: a command's run ('train', 'interp', 'demo'), 'checkpoint', 'interpretation', or None."
     folder = Path(folder)
     return _run_kind(folder) or next((kind for kind, (name, _) in MARKERS.items() if (folder / name).is_file()), None)
@@ -205,7 +209,10 @@ def _described(kind: str) -> str:
     return MARKERS[kind][1] if kind in MARKERS else f"a wormsae {kind} run"
 
 # %% ../nbs/00_files.ipynb #4630059a
-def check_replaceable(folder, kind: str, force: bool = False) -> Path:
+def check_replaceable(folder,  # the folder about to be replaced
+                      kind: str,  # what will be written there ('checkpoint', 'interpretation', a command's run)
+                      force: bool = False,  # allow replacing a folder that holds something else
+                     ) -> Path:
     "`folder`, unless it holds something other than a `kind` (and no `force`): then FileExistsError, or NotADirectoryError for a file."
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

@@ -16,7 +16,8 @@ from .hdf5 import is_hdf5
 __all__ = ['SUFFIXES', 'detect_format', 'load', 'expand_paths', 'load_many', 'save']
 
 # %% ../nbs/04_loading.ipynb #cf21a2b4
-def detect_format(path) -> str:
+def detect_format(path,  # a recording file
+                 ) -> str:
     "Which reader a file needs: `'wormworld'`, `'flavell'` or `'nwb'`."
     path = Path(path)
     if not path.is_file():
@@ -62,7 +63,10 @@ def _reader(fmt: str):
     raise ValueError(f"unknown format {fmt!r}; expected 'wormworld', 'flavell' or 'nwb'")
 
 # %% ../nbs/04_loading.ipynb #64e9e40c
-def load(path, format: str | None = None, **options) -> Recording:
+def load(path,  # a recording file (.csv worm.world, Flavell HDF5 or NWB)
+         format: str | None = None,  # 'wormworld', 'flavell' or 'nwb' (default: detected from the file)
+         **options,  # passed to the format's reader
+        ) -> Recording:
     "Load one recording; the format is detected from the file unless `format` names it."
     fmt = format or detect_format(path)
     try:
@@ -76,7 +80,8 @@ def load(path, format: str | None = None, **options) -> Recording:
 SUFFIXES = {".csv", ".h5", ".hdf5", ".nwb"}
 
 
-def expand_paths(spec) -> list[Path]:
+def expand_paths(spec,  # a folder, a glob pattern, one path, or a list of those
+                ) -> list[Path]:
     "Paths from a folder, a glob pattern, one path or a list of those, sorted and de-duplicated."
     if isinstance(spec, (str, Path)):
         spec = [spec]
@@ -95,7 +100,10 @@ def expand_paths(spec) -> list[Path]:
     return paths
 
 # %% ../nbs/04_loading.ipynb #9ab9b480
-def load_many(paths, progress: bool = False, **options) -> Collection:
+def load_many(paths,  # a folder, a glob pattern, one path, or a list of those
+              progress: bool = False,  # show a progress bar
+              **options,  # passed to each file's reader
+             ) -> Collection:
     "Load several recordings (folder, glob or list of paths) into a `Collection` aligned by neuron name."
     paths = expand_paths(paths)
     formats = {p: detect_format(p) for p in paths}
@@ -124,7 +132,10 @@ def _maybe_progress(items, progress):
     return progress_bar(items, desc="loading")
 
 # %% ../nbs/04_loading.ipynb #1ce6e500
-def save(recording: Recording, path, **options) -> Path:
+def save(recording: Recording,  # the recording to write
+         path,  # the file (.csv or .nwb)
+         **options,  # passed to the format's writer
+        ) -> Path:
     "Write a recording; the format follows the suffix (`.csv` worm.world, `.nwb` NWB)."
     path = Path(path)
     if path.suffix.lower() == ".csv":

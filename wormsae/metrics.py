@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from .data import _masked_moments
-from .dictionary import as_collection, prepare_inputs
+from .dictionary import Dictionary, as_collection, prepare_inputs
 
 # %% auto #0
 __all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 'l0', 'dead_fraction', 'match_features',
@@ -18,13 +18,19 @@ __all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 
            'within_animal_r', 'baseline_verdict']
 
 # %% ../nbs/09_metrics.ipynb #af19c390
-def fvu(Z, Z_hat, M) -> float:
+def fvu(Z,  # standardised data (frames, neurons)
+        Z_hat,  # its reconstruction
+        M,  # True where `Z` was observed
+       ) -> float:
     "Fraction of variance unexplained over observed entries (column means of the observed data)."
     resid = np.where(M, Z_hat - Z, 0.0)
     return float((resid ** 2).sum() / _total_ss(Z, M).sum())
 
 # %% ../nbs/09_metrics.ipynb #74f0c30c
-def r2_per_neuron(Z, Z_hat, M) -> np.ndarray:
+def r2_per_neuron(Z,  # standardised data (frames, neurons)
+                  Z_hat,  # its reconstruction
+                  M,  # True where `Z` was observed
+                 ) -> np.ndarray:
     "1 - FVU of each column (NaN where a column has fewer than two observations)."
     return _r2((np.where(M, Z_hat - Z, 0.0) ** 2).sum(0), M.sum(0), _total_ss(Z, M))
 
@@ -40,17 +46,21 @@ def _total_ss(Z, M) -> np.ndarray:
     return _masked_moments(Z, M)[2]
 
 # %% ../nbs/09_metrics.ipynb #392b0f66
-def l0(A) -> float:
+def l0(A,  # unit activations (frames, units)
+      ) -> float:
     "Mean number of active (> 0) units per frame."
     return float((np.asarray(A) > 0).sum(1).mean())
 
 # %% ../nbs/09_metrics.ipynb #3da5ad07
-def dead_fraction(A) -> float:
+def dead_fraction(A,  # unit activations (frames, units)
+                 ) -> float:
     "Fraction of units that are never active."
     return float(1 - (np.asarray(A) > 0).any(0).mean())
 
 # %% ../nbs/09_metrics.ipynb #08cfdef0
-def match_features(decoder, loadings) -> tuple[float, pd.DataFrame]:
+def match_features(decoder,  # decoder rows (units, neurons)
+                   loadings,  # planted loadings (features, neurons)
+                  ) -> tuple[float, pd.DataFrame]:
     "MCC between planted loadings (F, N) and decoder rows (U, N), Hungarian-matched; plus the matches."
     D, L = _standardise_rows(decoder), _standardise_rows(loadings)
     C = L @ D.T / L.shape[1]  # Pearson correlations (F, U)
@@ -71,7 +81,8 @@ STABLE_COSINE = 0.9  # decoder cosine at which another seed's unit counts as the
 STABLE_AT = 0.6  # stability from which a unit is called stable (and counted as a finding)
 
 
-def best_cosines(decoders) -> np.ndarray:
+def best_cosines(decoders,  # E decoders, each (units, neurons)
+                ) -> np.ndarray:
     "For E decoders (U, N): C[e, f, u] = the largest cosine between unit u of member e and any unit of member f."
     D = [np.asarray(d, np.float64) / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12) for d in decoders]
     E, U = len(D), len(D[0])
@@ -83,7 +94,9 @@ def best_cosines(decoders) -> np.ndarray:
     return C
 
 # %% ../nbs/09_metrics.ipynb #af20e3a5
-def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
+def seed_stability(decoders,  # E decoders, each (units, neurons)
+                   cosine: float = STABLE_COSINE,  # the cosine a match must reach
+                  ) -> np.ndarray:
     "(E, U): for each member's units, the fraction of the other members with a unit at decoder cosine >= `cosine`."
     if len(decoders) < 2:
         raise ValueError("seed stability needs at least two members")
@@ -96,9 +109,13 @@ def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
 METRIC_KEYS = ("fvu", "l0", "dead_fraction", "mse", "r2_median", "r2_per_neuron", "mcc", "n_frames", "n_units")
 
 
-def evaluate(model, data, ground_truth=None, inputs=None, chunk: int = 8192) -> dict:
+def evaluate(model: Dictionary,  # a fitted dictionary
+             data,  # a Collection or Recording
+             ground_truth=None,  # the planted features, for the MCC (None: no MCC)
+             inputs=None,  # the (Z, M) of `data` when the caller has already standardised it
+             chunk: int = 8192,  # frames encoded at a time
+            ) -> dict:
     "Metrics of `model` on `data` (a Collection or Recording): a flat dict with keys `METRIC_KEYS`."
-    # inputs: the (Z, M) of `data` when the caller has already standardised it
     Z, M = inputs if inputs is not None else prepare_inputs(model, data)[:2]
     ss_res, n_active, fired = _chunk_sums(model, Z, M, chunk)
     n, _, ss_tot = _masked_moments(Z, M)
@@ -128,14 +145,19 @@ def _chunk_sums(model, Z, M, chunk):
     return ss_res, n_active, fired
 
 # %% ../nbs/09_metrics.ipynb #115d90ee
-def planted_mcc(model, data, ground_truth) -> float:
+def planted_mcc(model: Dictionary,  # a fitted dictionary
+                data,  # the data the loadings were planted in
+                ground_truth,  # the planted features (`GroundTruth`)
+               ) -> float:
     "MCC of the model's decoder against the planted loadings, in standardised units."
     L = ground_truth.loadings.reindex(columns=model.neurons).fillna(0.0)
     scale = raw_scale(model, data)
     return match_features(model.decoder_weights(), L.to_numpy() / scale)[0]
 
 # %% ../nbs/09_metrics.ipynb #5db2af89
-def raw_scale(model, data) -> np.ndarray:
+def raw_scale(model: Dictionary,  # a fitted dictionary
+              data,  # a Collection or Recording (used when `per_recording`)
+             ) -> np.ndarray:
     "Each neuron's standard deviation in raw units as the model's normalisation sees it."
     if not model.norm.per_recording:
         return model.norm.std.astype(np.float64)
@@ -149,7 +171,10 @@ def raw_scale(model, data) -> np.ndarray:
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
 # %% ../nbs/09_metrics.ipynb #752c6382
-def column_r(A, x, constant: float = np.nan) -> np.ndarray:
+def column_r(A,  # values (frames, columns)
+             x,  # one value per frame
+             constant: float = np.nan,  # r where a column or `x` does not vary
+            ) -> np.ndarray:
     "Pearson r of each column of `A` (frames x columns) with `x`; `constant` where a column or `x` does not vary."
     Ac, xc = A - A.mean(0), x - x.mean()
     den = np.sqrt((Ac ** 2).sum(0) * (xc ** 2).sum())
@@ -157,9 +182,14 @@ def column_r(A, x, constant: float = np.nan) -> np.ndarray:
         return np.where(den > 0, Ac.T @ xc / den, constant)
 
 # %% ../nbs/09_metrics.ipynb #5c79c3d8
-def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
+def held_out_baselines(model: Dictionary,  # the fitted dictionary to judge
+                       train,  # training animals
+                       held,  # held-out animals
+                       channels=None,  # behaviour channels to decode (default: those both sets have)
+                       ridge: float = 1.0,  # ridge penalty of the decoders
+                       pca=None,  # a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
+                      ) -> pd.DataFrame:
     "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
-    # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
     from wormsae.dictionary import PCA, NeuronBasis
     train, held = as_collection(train), as_collection(held)
     if pca is None:
@@ -190,7 +220,9 @@ def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pc
     return pd.DataFrame(rows, columns=["test", "channel", "model", "value", "detail"])
 
 # %% ../nbs/09_metrics.ipynb #b9fd993b
-def within_animal_r(codes: list, y: list) -> np.ndarray:
+def within_animal_r(codes: list,  # per animal, its codes (frames, columns)
+                    y: list,  # per animal, one value per frame
+                   ) -> np.ndarray:
     "Per column: the correlation with y within each animal (finite frames), averaged over animals."
     rs = []
     for A, x in zip(codes, y):
@@ -243,7 +275,8 @@ def _shared_channels(train, held) -> list:
     return sorted(names(train) & names(held))
 
 # %% ../nbs/09_metrics.ipynb #e03b78cf
-def baseline_verdict(table: pd.DataFrame) -> list[str]:
+def baseline_verdict(table: pd.DataFrame,  # a `held_out_baselines` table
+                    ) -> list[str]:
     "Plain sentences from a `held_out_baselines` table, saying so when the SAE adds nothing over neurons or PCA."
     t = table.set_index(["test", "channel", "model"]).value
     lines = []

@@ -25,7 +25,8 @@ __all__ = ['NAME_COLUMNS', 'TABLE_ORDER', 'LABEL_COLUMNS', 'SPECIES', 'YOUNG_ADU
            'intervals_to_frames', 'read_nwb', 'nwb_series', 'write_nwb']
 
 # %% ../nbs/03_nwb.ipynb #13dcf74e
-def is_nwb(path) -> bool:
+def is_nwb(path,  # any path (never raises)
+          ) -> bool:
     "True for an HDF5 file whose root has an `nwb_version` attribute (or type `NWBFile`); never raises."
     if not is_hdf5(path):
         return False
@@ -317,7 +318,12 @@ def _choose_table(tables: dict, spec, source):
     return None
 
 # %% ../nbs/03_nwb.ipynb #24f4e2f3
-def intervals_to_frames(start, stop, labels, times, source="") -> list[tuple]:
+def intervals_to_frames(start,  # interval start times, seconds
+                        stop,  # interval stop times, seconds
+                        labels,  # a label per interval
+                        times,  # frame times, seconds (increasing)
+                        source="",  # where the data came from, named in error messages
+                       ) -> list[tuple]:
     "(onset_frame, label, offset_frame) rows from interval times, as described above."
     times, n = np.asarray(times, dtype=np.float64), len(times)
     start, stop = np.asarray(start, dtype=np.float64), np.asarray(stop, dtype=np.float64)
@@ -455,13 +461,13 @@ def _open_nwb(path: Path):
     return open_local(path, "NWB file")  # no link leaves the file; read_dataset checks the storage of what it reads
 
 # %% ../nbs/03_nwb.ipynb #f4c1521a
-def read_nwb(path, series: str | None = None, schedule=None, key: str | None = None,
-             keep_uncertain: bool = True) -> Recording:
+def read_nwb(path,  # an NWB file
+             series: str | None = None,  # which RoiResponseSeries when the rule above should not choose (a path, a name, or a container name)
+             schedule=None,  # None (from the file's interval tables), a table name, False (none), or (onset_frame, label) pairs
+             key: str | None = None,  # the recording key; default the file's session_id (as `write_nwb` stores it), else the file stem
+             keep_uncertain: bool = True,  # keep identities marked '?' (without the '?'); False leaves those neurons unlabelled
+            ) -> Recording:
     "Read the calcium traces, neuron names, stimulus schedule and behaviour of an NWB file into a `Recording`."
-    # series: which RoiResponseSeries when the rule above should not choose (a path, a name, or a container name)
-    # schedule: None (from the file's interval tables), a table name, False (none), or (onset_frame, label) pairs
-    # key: the recording key; default the file's session_id (as `write_nwb` stores it), else the file stem
-    # keep_uncertain: keep identities marked '?' (without the '?'); False leaves those neurons unlabelled
     path = Path(path)
     with _open_nwb(path) as f:
         try:
@@ -490,7 +496,8 @@ def _recording(f, path: Path, series, schedule, key, keep_uncertain) -> Recordin
                      times=times, schedule=sched, behaviour=behaviour, source=str(path), meta=meta)
 
 # %% ../nbs/03_nwb.ipynb #70e92bb3
-def nwb_series(path) -> list[str]:
+def nwb_series(path,  # an NWB file
+              ) -> list[str]:
     "Paths of the RoiResponseSeries in an NWB file (what `read_nwb(series=...)` chooses from)."
     with _open_nwb(Path(path)) as f:
         return sorted(_all_series(f))
@@ -614,16 +621,18 @@ def _behaviour_series(nwb, rec: Recording, series, source):
         module.add(TimeSeries(name=name, data=values, unit="n/a", description=f"behaviour: {name}", **clock))
 
 # %% ../nbs/03_nwb.ipynb #73af034b
-def write_nwb(recording: Recording, path, session_start_time: datetime | None = None,
-              session_description: str | None = None, subject: dict | None = None, file_fields: dict | None = None,
-              indicator: str = "GCaMP", location: str = "head", excitation_lambda: float = 488.0,
-              device: str = "microscope") -> Path:
+def write_nwb(recording: Recording,  # the recording to write
+              path,  # the NWB file to write (replaced atomically)
+              session_start_time: datetime | None = None,  # timezone-aware; default `recording.meta['session_start_time']`, else now
+              session_description: str | None = None,  # free text; default names the recording
+              subject: dict | None = None,  # NWB Subject fields (age, sex, strain, genotype, ...) overriding the defaults above
+              file_fields: dict | None = None,  # more NWBFile fields DANDI likes to see (experimenter, lab, institution, experiment_description, ...)
+              indicator: str = "GCaMP",  # calcium indicator, imaging-plane metadata NWB requires
+              location: str = "head",  # imaged body part, imaging-plane metadata NWB requires
+              excitation_lambda: float = 488.0,  # excitation wavelength in nm, imaging-plane metadata NWB requires
+              device: str = "microscope",  # microscope name, imaging-plane metadata NWB requires
+             ) -> Path:
     "Write a `Recording` as an NWB file in the community layout (atomically); returns the path."
-    # session_start_time: timezone-aware; default `recording.meta['session_start_time']`, else now
-    # session_description: free text; default names the recording
-    # subject: NWB Subject fields (age, sex, strain, genotype, ...) overriding the defaults above
-    # file_fields: more NWBFile fields DANDI likes to see (experimenter, lab, institution, experiment_description, ...)
-    # indicator, location, excitation_lambda, device: imaging-plane metadata NWB requires
     from pynwb import NWBHDF5IO, NWBFile
     rec, path = recording, Path(path)
     start = session_start_time or rec.meta.get("session_start_time") or datetime.now(timezone.utc)
