@@ -14,26 +14,28 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'DataError', 'plausible_rate',
-           'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording', 'Collection', 'NormStats']
+__all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'INFO_COLUMNS', 'DataError',
+           'plausible_rate', 'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording', 'Collection',
+           'placeholder_name', 'resolve_labels', 'NormStats']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
     "Bad input data. The message names the file (or object) and says what was expected."
 
-
+# %% ../nbs/00_data.ipynb #ba6fb2e0
 def _fail(source, problem: str):
     "Raise a `DataError` prefixed with the source it concerns."
     raise DataError(f"{source}: {problem}" if source else problem)
 
-
+# %% ../nbs/00_data.ipynb #63f3d47d
 # Whole-brain calcium imaging runs at roughly 0.1 to 20 volumes per second. A rate outside these bounds means
 # timestamps in another unit (ns, days) or corrupt ones, and analyses that count frames per second (windows,
 # lags) would then ask for absurd amounts of memory; every reader refuses such a recording.
 FRAME_RATE_BOUNDS = (0.01, 1000.0)  # frames per second
 
 
-def plausible_rate(fps) -> bool:
+def plausible_rate(fps,  # frames (volumes) per second
+                  ) -> bool:
     "Whether a frame rate (a number, frames per second) lies within `FRAME_RATE_BOUNDS`."
     return FRAME_RATE_BOUNDS[0] <= fps <= FRAME_RATE_BOUNDS[1]
 
@@ -46,7 +48,7 @@ def empty_schedule() -> pd.DataFrame:
     return pd.DataFrame({"onset_frame": pd.Series(dtype="int64"), "label": pd.Series(dtype=object),
                          "offset_frame": pd.Series(dtype="int64"), "repeat": pd.Series(dtype="int64")})
 
-
+# %% ../nbs/00_data.ipynb #c869e4cf
 MAX_FRAME = 2**53  # no recording has this many frames; beyond it, floats stop counting whole numbers exactly
 
 
@@ -87,7 +89,7 @@ def _schedule_rows(spec, source) -> list[tuple]:
         rows.append(tuple(item) + (None,) * (3 - len(item)))
     return rows
 
-
+# %% ../nbs/00_data.ipynb #f7010e80
 def _default_offsets(onsets, n_frames, fps, presentation_s):
     "Offsets from a fixed presentation length, never past the next onset or the end."
     nxt = np.append(onsets[1:], n_frames)
@@ -96,8 +98,12 @@ def _default_offsets(onsets, n_frames, fps, presentation_s):
     return np.minimum(onsets + max(1, int(round(presentation_s * fps))), nxt)
 
 # %% ../nbs/00_data.ipynb #c3f7e76b
-def make_schedule(spec, n_frames: int, fps: float | None = None, presentation_s: float | None = None,
-                  source="") -> pd.DataFrame:
+def make_schedule(spec,  # a DataFrame, (onset_frame, label[, offset_frame]) tuples, or None for no stimuli
+                  n_frames: int,  # frames in the recording: every window must lie inside it
+                  fps: float | None = None,  # frame rate, to turn `presentation_s` into frames
+                  presentation_s: float | None = None,  # presentation length in seconds, for rows without an offset
+                  source="",  # where the data came from, named in error messages
+                 ) -> pd.DataFrame:
     "Validate a stimulus schedule and return it with columns `SCHEDULE_COLUMNS`."
     if spec is None:
         return empty_schedule()
@@ -129,7 +135,7 @@ def make_schedule(spec, n_frames: int, fps: float | None = None, presentation_s:
     sched["repeat"] = sched.groupby("label").cumcount().astype("int64")
     return sched
 
-
+# %% ../nbs/00_data.ipynb #710c816d
 def _check_offsets(onsets, offsets, n_frames, source):
     "Each presentation ends after it starts, inside the recording, before the next one starts."
     nxt = np.append(onsets[1:], n_frames)
@@ -142,7 +148,10 @@ def _check_offsets(onsets, offsets, n_frames, source):
 WINDOWS = ("presentation", "cycle")
 
 
-def stimulus_labels(schedule: pd.DataFrame, n_frames: int, window: str = "presentation") -> np.ndarray:
+def stimulus_labels(schedule: pd.DataFrame,  # a schedule from `make_schedule`
+                    n_frames: int,  # frames in the recording
+                    window: str = "presentation",  # 'presentation' (onset to offset) or 'cycle' (onset to the next onset)
+                   ) -> np.ndarray:
     "The stimulus label of every frame (`''` where none) under a window definition."
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
@@ -192,14 +201,23 @@ class Recording:
         return ~np.isnan(self.traces)
 
     @classmethod
-    def from_array(cls, traces, neurons, fps, key="recording", schedule=None, behaviour=None, times=None,
-                   presentation_s=None, **kwargs):
+    def from_array(cls, traces,  # calcium traces (frames, neurons), NaN where not observed
+                   neurons,  # a name per column of `traces`
+                   fps,  # frames (volumes) per second
+                   key="recording",  # the recording's name, unique within a Collection
+                   schedule=None,  # stimulus schedule: a DataFrame or (onset, label[, offset]) tuples
+                   behaviour=None,  # per-frame behaviour channels (a DataFrame with one row per frame)
+                   times=None,  # frame times in seconds (default: frame / fps)
+                   presentation_s=None,  # presentation length in seconds, for schedule rows without an offset
+                   **kwargs,  # more `Recording` fields (meta, source, neuron_info, ...)
+                  ):
         "Build a `Recording` from arrays; `schedule` is a DataFrame or (onset, label[, offset]) tuples."
         rec = cls(key=key, neurons=list(neurons), traces=traces, fps=fps, times=times, behaviour=behaviour, **kwargs)
         rec.schedule = make_schedule(schedule, rec.n_frames, rec.fps, presentation_s, source=rec.source or f"recording {key!r}")
         return rec
 
-    def stimulus_labels(self, window: str = "presentation") -> np.ndarray:
+    def stimulus_labels(self, window: str = "presentation",  # 'presentation' (onset to offset) or 'cycle' (onset to the next onset)
+                       ) -> np.ndarray:
         "The stimulus on at each frame (`''` where none); `window='cycle'` reproduces the original analysis."
         return stimulus_labels(self.schedule, self.n_frames, window)
 
@@ -226,7 +244,7 @@ def _check_traces(traces, source) -> np.ndarray:
         _fail(source, f"traces contain an infinite value (frame {r}, column {c})")
     return arr
 
-
+# %% ../nbs/00_data.ipynb #59301533
 def _check_neurons(neurons, n, source) -> list:
     "Unique, non-empty string names, one per column."
     names = [str(x).strip() for x in neurons]
@@ -239,7 +257,7 @@ def _check_neurons(neurons, n, source) -> list:
         _fail(source, f"duplicated neuron names {dup[:10]}; each neuron must appear once")
     return names
 
-
+# %% ../nbs/00_data.ipynb #3d8150fb
 def _check_rate(fps, source) -> float:
     "The frame rate as a float inside `FRAME_RATE_BOUNDS`."
     if isinstance(fps, (bool, np.bool_)) or not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
@@ -250,7 +268,7 @@ def _check_rate(fps, source) -> float:
                       "(are the timestamps in seconds?)")
     return float(fps)
 
-
+# %% ../nbs/00_data.ipynb #4a0a1148
 def _check_times(times, n, fps, source) -> np.ndarray:
     "Frame times in seconds, increasing; derived from fps when absent."
     if times is None:
@@ -262,7 +280,7 @@ def _check_times(times, n, fps, source) -> np.ndarray:
         _fail(source, "frame times must be finite and strictly increasing")
     return t
 
-
+# %% ../nbs/00_data.ipynb #d05c50bc
 def _check_behaviour(behaviour, n, source):
     "Behaviour as a DataFrame with one row per frame, or None."
     if behaviour is None:
@@ -276,7 +294,9 @@ def _check_behaviour(behaviour, n, source):
 class Collection:
     "Several recordings aligned by neuron name (union of names, fixed order)."
 
-    def __init__(self, recordings: Sequence[Recording], neurons: Sequence[str] | None = None):
+    def __init__(self, recordings: Sequence[Recording],  # the animals, each a `Recording` with a unique key
+                 neurons: Sequence[str] | None = None,  # the neurons to align on, in order (default: the union of the recordings')
+                ):
         self.recordings = list(recordings)
         if not self.recordings:
             raise DataError("a Collection needs at least one recording")
@@ -314,7 +334,9 @@ class Collection:
         return (f"Collection({len(self)} recordings, {len(self.neurons)} neurons in the union, "
                 f"{self.n_frames} frames, {len(self.stimuli)} stimuli)")
 
-    def stack(self, neurons: Sequence[str] | None = None, fill: float = 0.0):
+    def stack(self, neurons: Sequence[str] | None = None,  # columns to pick, in order (default: the collection's neurons)
+              fill: float = 0.0,  # value of X where a neuron was not observed
+             ):
         "All frames of all animals as (X, mask, index); `neurons` picks and orders columns (default: the union)."
         neurons = list(self.neurons if neurons is None else neurons)
         col = {n: j for j, n in enumerate(neurons)}
@@ -337,7 +359,10 @@ class Collection:
             "time": np.concatenate([r.times for r in self.recordings]),
         })
 
-    def split(self, test: Sequence[str] | None = None, n_test: int | None = None, seed: int = 0):
+    def split(self, test: Sequence[str] | None = None,  # keys of the test animals
+              n_test: int | None = None,  # or: the number of test animals, drawn at random
+              seed: int = 0,  # seed of that draw
+             ):
         "Split by whole animals into (train, test) Collections; pick `test` keys or `n_test` at random."
         test = self._test_keys(test, n_test, seed)
         train = [r for r in self.recordings if r.key not in test]
@@ -368,12 +393,12 @@ class Collection:
             "fps": r.fps, "missing_pct": 100 * float(np.isnan(r.traces).mean()),
             "presentations": len(r.schedule), "behaviour": r.behaviour is not None} for r in self.recordings])
 
-
+# %% ../nbs/00_data.ipynb #ba073c97
 def _union(name_lists: Iterable[Iterable[str]]) -> list[str]:
     "Names in order of first appearance."
     return list(dict.fromkeys(n for names in name_lists for n in names))
 
-
+# %% ../nbs/00_data.ipynb #93157559
 PLACEHOLDER_PREFIX = "unlabeled_"  # readers name unidentified columns unlabeled_<column>
 
 
@@ -389,7 +414,7 @@ def _matchable_union(recordings) -> list[str]:
                       f"not match across animals); pass neurons=... to keep them", stacklevel=3)
     return kept
 
-
+# %% ../nbs/00_data.ipynb #5fb98be1
 def _with_observed_values(recordings, neurons) -> tuple[list, list]:
     "The recordings with an observed value for at least one of `neurons`, and the keys of the others (warned about)."
     wanted = set(neurons)
@@ -405,6 +430,69 @@ def _with_observed_values(recordings, neurons) -> tuple[list, list]:
                       f"(nothing to train on or test): {[r.key for r in out]}", stacklevel=3)
     return kept, [r.key for r in out]
 
+# %% ../nbs/00_data.ipynb #782c5853
+INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "roi_match_confidence",
+                "uncertain", "note", "status", "source"]
+
+
+def placeholder_name(column: int,  # 0-based trace column
+                    ) -> str:
+    "The stable name of an unlabelled trace column."
+    return f"{PLACEHOLDER_PREFIX}{column:03d}"
+
+# %% ../nbs/00_data.ipynb #ff95d4bb
+def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:
+    "One row of `neuron_info`, before label conflicts are resolved."
+    if entry is None:
+        return dict(column=col, name=placeholder_name(col), label_raw="", neuron_class="", confidence=np.nan,
+                    roi_match_confidence=np.nan, uncertain=False, note="", status="unlabelled", source="")
+    raw = entry["label"].strip()
+    uncertain = raw.endswith("?")
+    conf = entry["confidence"]
+    status = "labelled"
+    if uncertain and not keep_uncertain:
+        status = "uncertain"
+    elif min_confidence is not None and not conf >= min_confidence:  # NaN confidence fails too
+        status = "low confidence"
+    named = status == "labelled"
+    return dict(column=col, name=raw.rstrip("?").strip() if named else placeholder_name(col),
+                label_raw=raw, neuron_class=str(entry.get("neuron_class") or ""), confidence=conf,
+                roi_match_confidence=entry["roi_match_confidence"], uncertain=uncertain,
+                note=str(entry.get("note") or ""), status=status, source="labels" if named else "")
+
+# %% ../nbs/00_data.ipynb #82776e56
+def _rank(row) -> tuple:
+    "Sort key of a label claim: higher confidence, then better registration, then lower column."
+    nan_low = lambda x: -np.inf if np.isnan(x) else x
+    return (nan_low(row["confidence"]), nan_low(row["roi_match_confidence"]), -row["column"])
+
+# %% ../nbs/00_data.ipynb #a67aaa7c
+def resolve_labels(labels: dict,  # `{column: entry}`, each entry with 'label', 'confidence' and 'roi_match_confidence'
+                   n_columns: int,  # number of trace columns
+                   min_confidence: float | None = None,  # labels whose confidence is below this stay unlabelled (None: keep all)
+                   keep_uncertain: bool = True,  # keep labels ending in '?' (the name drops the '?'); False leaves them unlabelled
+                  ) -> tuple[list, pd.DataFrame, list]:
+    "Unique names per column, the `neuron_info` table and the label conflicts resolved."
+    rows = [_info_row(c, labels.get(c), min_confidence, keep_uncertain) for c in range(n_columns)]
+    claims = {}
+    for r in rows:
+        if r["status"] == "labelled":
+            claims.setdefault(r["name"], []).append(r)
+    conflicts = []
+    for name, rs in claims.items():
+        if len(rs) < 2:
+            continue
+        winner = max(rs, key=_rank)
+        for r in rs:
+            if r is not winner:
+                r.update(name=placeholder_name(r["column"]), status="duplicate", source="")
+        conflicts.append({"label": name, "kept": winner["column"],
+                          "dropped": [r["column"] for r in rs if r is not winner],
+                          "confidence": {r["column"]: r["confidence"] for r in rs},
+                          "roi_match_confidence": {r["column"]: r["roi_match_confidence"] for r in rs}})
+    info = pd.DataFrame(rows, columns=INFO_COLUMNS)
+    return info["name"].tolist(), info, conflicts
+
 # %% ../nbs/00_data.ipynb #ce4bd83d
 @dataclass
 class NormStats:
@@ -415,13 +503,22 @@ class NormStats:
     per_recording: bool = False  # z-score each recording by its own statistics first
 
     @classmethod
-    def fit(cls, X, mask, groups=None, neurons=None, per_recording: bool = False):
+    def fit(cls, X,  # stacked training traces (frames, neurons)
+            mask,  # True where `X` was observed
+            groups=None,  # each row's recording (needed when `per_recording`)
+            neurons=None,  # the names of the columns (default: n0, n1, ...)
+            per_recording: bool = False,  # standardise each recording by its own statistics, then pool
+           ):
         "Fit on stacked training data; `groups` gives each row's recording (needed when `per_recording`)."
         mean, std = _mean_std(*(_pooled_z_moments(X, mask, groups) if per_recording else _masked_moments(X, mask)))
         neurons = list(neurons) if neurons is not None else [f"n{i}" for i in range(X.shape[1])]
         return cls(neurons, mean, std, per_recording)
 
-    def transform(self, X, mask, groups=None, copy: bool = True) -> np.ndarray:
+    def transform(self, X,  # traces (frames, neurons) in the order of `neurons`
+                  mask,  # True where `X` was observed
+                  groups=None,  # each row's recording (needed when `per_recording`)
+                  copy: bool = True,  # False reuses a float32 `X` in place
+                 ) -> np.ndarray:
         "Standardised float32 X, with 0 at unobserved entries; `copy=False` reuses a float32 X in place."
         if X.shape[1] != len(self.neurons):
             raise ValueError(f"X has {X.shape[1]} columns but the statistics cover {len(self.neurons)} neurons")
@@ -439,7 +536,8 @@ class NormStats:
                 "per_recording": self.per_recording}
 
     @classmethod
-    def from_dict(cls, d: dict):
+    def from_dict(cls, d: dict,  # a dict from `to_dict`
+                 ):
         return cls(list(d["neurons"]), np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32),
                    bool(d.get("per_recording", False)))
 
@@ -448,7 +546,7 @@ def _masked_mean_std(X, mask, min_std: float = 1e-6):
     "Per-column mean and std over observed entries; std 1 where a column is constant or unobserved."
     return _mean_std(*_masked_moments(X, mask), min_std)
 
-
+# %% ../nbs/00_data.ipynb #18324d60
 def _masked_moments(X, mask, chunk: int = 65536):
     "Per-column count, mean and sum of squares about the mean over observed entries (float64)."
     # two passes, a chunk of rows at a time: temporaries stay small however long the data
@@ -459,13 +557,13 @@ def _masked_moments(X, mask, chunk: int = 65536):
     ss = sum(((np.where(mask[i:i + chunk], X[i:i + chunk] - mean, 0) ** 2).sum(0) for i in rows), np.zeros(X.shape[1]))
     return n, mean, ss
 
-
+# %% ../nbs/00_data.ipynb #1e033093
 def _mean_std(n, mean, ss, min_std: float = 1e-6):
     std = np.sqrt(ss / np.maximum(n - 1, 1))
     std = np.where((n > 1) & (std > min_std), std, 1.0)
     return mean.astype(np.float32), std.astype(np.float32)
 
-
+# %% ../nbs/00_data.ipynb #674d7c36
 def _group_rows(groups):
     "Each group's rows: a slice where they are contiguous (as stacked recordings are), else indices."
     if groups is None:
@@ -477,14 +575,14 @@ def _group_rows(groups):
             raise ValueError(f"per-recording normalisation needs whole recordings; group {g!r} has one frame")
         yield slice(rows[0], rows[-1] + 1) if rows[-1] - rows[0] + 1 == len(rows) else rows
 
-
+# %% ../nbs/00_data.ipynb #0ebcdfa0
 def _zscore_groups_(Z, mask, groups):
     "Z-score, in place, the rows of each group (recording) of float32 `Z` by that group's observed statistics."
     for rows in _group_rows(groups):
         m, s = _masked_mean_std(Z[rows], mask[rows])
         Z[rows] = (Z[rows] - m) / s
 
-
+# %% ../nbs/00_data.ipynb #5180595c
 def _pooled_z_moments(X, mask, groups):
     "Moments of the per-recording z-scored data, pooled, one recording at a time (never a copy of the whole)."
     parts = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -16,11 +17,38 @@ from threadpoolctl import threadpool_limits
 from .data import Collection, NormStats, Recording
 
 # %% auto #0
-__all__ = ['as_collection', 'prepare_inputs', 'unit_activations', 'NeuronBasis', 'fit_norm', 'fit_inputs', 'one_thread', 'PCA',
-           'fit_pcas', 'MaskPatterns']
+__all__ = ['Dictionary', 'as_collection', 'prepare_inputs', 'unit_activations', 'NeuronBasis', 'fit_norm', 'fit_inputs',
+           'one_thread', 'PCA', 'fit_pcas', 'MaskPatterns']
+
+# %% ../nbs/07_dictionary.ipynb #dddc1d3d
+@runtime_checkable
+class Dictionary(Protocol):
+    "What metrics, interpretation and reports use of a fitted dictionary (SAE, PCA, NeuronBasis)."
+
+    kind: str  # short name of the method, e.g. "sae", "pca", "neurons"
+    neurons: list  # input neuron names, in column order
+    norm: NormStats  # standardisation of raw traces, fitted on training animals
+
+    @property
+    def n_units(self) -> int: ...  # number of units
+
+    def unit_names(self) -> list[str]: ...  # a display name per unit
+
+    def encode_z(self,
+                 Z: np.ndarray,  # standardised inputs (frames, neurons)
+                 M: np.ndarray,  # observation mask, same shape as `Z`
+                ) -> np.ndarray: ...  # unit activations (frames, units)
+
+    def decode_z(self,
+                 A: np.ndarray,  # unit activations (frames, units)
+                ) -> np.ndarray: ...  # standardised reconstruction (frames, neurons)
+
+    def encoder_weights(self) -> np.ndarray: ...  # (units, neurons): how much each unit reads each neuron
+    def decoder_weights(self) -> np.ndarray: ...  # (units, neurons): how much each unit writes each neuron
 
 # %% ../nbs/07_dictionary.ipynb #0d651e52
-def as_collection(data) -> Collection:
+def as_collection(data,  # a Collection, a Recording or an iterable of Recordings
+                 ) -> Collection:
     "A Collection from a Collection, a Recording or a list of Recordings."
     if isinstance(data, Collection):
         return data
@@ -28,10 +56,16 @@ def as_collection(data) -> Collection:
         return Collection([data])
     return Collection(list(data))
 
-
-def prepare_inputs(model, data):
+# %% ../nbs/07_dictionary.ipynb #6eba63cf
+def prepare_inputs(model: Dictionary,  # the dictionary whose neurons and standardisation apply
+                   data,  # a Collection, a Recording or a list of Recordings
+                  ):
     "Standardised inputs for `model`: (Z float32, mask bool, index DataFrame), aligned on `model.neurons`."
-    col = as_collection(data)
+    return _standardised(model, as_collection(data))
+
+
+def _standardised(model, col: Collection):
+    "`prepare_inputs` on a Collection."
     X, M, index = col.stack(neurons=model.neurons)
     if not M.any():
         raise ValueError(f"none of the model's {len(model.neurons)} neurons occur in the data "
@@ -39,8 +73,11 @@ def prepare_inputs(model, data):
     Z = model.norm.transform(X, M, groups=index["recording"].to_numpy(), copy=False)  # X is ours
     return Z, M, index
 
-
-def unit_activations(model, data, batch_size: int = 8192) -> tuple[np.ndarray, pd.DataFrame]:
+# %% ../nbs/07_dictionary.ipynb #c0637522
+def unit_activations(model: Dictionary,  # the dictionary to encode with
+                     data,  # a Collection, a Recording or a list of Recordings
+                     batch_size: int = 8192,  # frames encoded at a time
+                    ) -> tuple[np.ndarray, pd.DataFrame]:
     "Activations of every unit on every frame: (A (frames, units), index)."
     Z, M, index = prepare_inputs(model, data)
     A = np.concatenate([model.encode_z(Z[i:i + batch_size], M[i:i + batch_size])
@@ -48,16 +85,21 @@ def unit_activations(model, data, batch_size: int = 8192) -> tuple[np.ndarray, p
     return A, index
 
 # %% ../nbs/07_dictionary.ipynb #ddcb1ca0
-class NeuronBasis:
+class NeuronBasis(Dictionary):
     "The identity dictionary: each unit is one neuron (standardised)."
 
     kind = "neurons"
 
-    def __init__(self, norm: NormStats):
+    def __init__(self,
+                 norm: NormStats,  # the standardisation; its neurons are the units
+                ):
         self.norm, self.neurons = norm, list(norm.neurons)
 
     @classmethod
-    def fit(cls, data, per_recording: bool = False):
+    def fit(cls,
+            data,  # training animals: a Collection, a Recording or a list of Recordings
+            per_recording: bool = False,  # standardise each recording by its own statistics
+           ):
         "Fit the standardisation on training data."
         return cls(fit_norm(data, per_recording))
 
@@ -65,29 +107,41 @@ class NeuronBasis:
     def n_units(self) -> int: return len(self.neurons)
 
     def unit_names(self) -> list[str]: return list(self.neurons)
-    def encode_z(self, Z, M): return np.where(M, Z, 0).astype(np.float32)
-    def decode_z(self, A): return np.asarray(A, dtype=np.float32)
+
+    def encode_z(self,
+                 Z,  # standardised inputs (frames, neurons)
+                 M,  # observation mask, same shape as `Z`
+                ): return np.where(M, Z, 0).astype(np.float32)
+
+    def decode_z(self,
+                 A,  # unit activations (frames, units)
+                ): return np.asarray(A, dtype=np.float32)
+
     def encoder_weights(self): return np.eye(self.n_units, dtype=np.float32)
     def decoder_weights(self): return np.eye(self.n_units, dtype=np.float32)
 
-
-def fit_norm(data, per_recording: bool = False, neurons=None) -> NormStats:
+# %% ../nbs/07_dictionary.ipynb #4ca6fdf1
+def fit_norm(data,  # training animals: a Collection, a Recording or a list of Recordings
+             per_recording: bool = False,  # standardise each recording by its own statistics
+             neurons=None,  # the neurons to fit, in order (default: all of the data's)
+            ) -> NormStats:
     "Per-neuron standardisation fitted on (training) data."
-    return _fit_stacked(data, per_recording, neurons)[0]
+    return _fit_stacked(as_collection(data), per_recording, neurons)[0]
 
-
-def fit_inputs(data, per_recording: bool = False) -> tuple[NormStats, np.ndarray, np.ndarray]:
+# %% ../nbs/07_dictionary.ipynb #618f1ee1
+def fit_inputs(data,  # training animals: a Collection, a Recording or a list of Recordings
+               per_recording: bool = False,  # standardise each recording by its own statistics
+              ) -> tuple[NormStats, np.ndarray, np.ndarray]:
     "`fit_norm` on the data, and the frames with anything observed standardised by it (Z, mask): what training needs."
-    norm, X, M, groups = _fit_stacked(data, per_recording)
+    norm, X, M, groups = _fit_stacked(as_collection(data), per_recording)
     seen = M.any(1)  # a frame with nothing observed (the empty leading frames of the published CSVs) teaches nothing
     if not seen.all():
         X, M, groups = X[seen], M[seen], groups[seen]
     return norm, norm.transform(X, M, groups=groups, copy=False), M  # X is ours: standardised in place
 
-
-def _fit_stacked(data, per_recording, neurons=None):
+# %% ../nbs/07_dictionary.ipynb #2c106028
+def _fit_stacked(col: Collection, per_recording, neurons=None):
     "NormStats fitted on the stacked data, and the stacking (X, mask, recording of each frame)."
-    col = as_collection(data)
     neurons = col.neurons if neurons is None else list(neurons)
     X, M, index = col.stack(neurons=neurons)
     groups = index["recording"].to_numpy()
@@ -109,15 +163,23 @@ def one_thread():
             torch.set_num_threads(before)
 
 # %% ../nbs/07_dictionary.ipynb #23904601
-class PCA:
+class PCA(Dictionary):
     "PCA fitted on observed entries only; `encode_z` projects each frame using its observed neurons."
 
     kind = "pca"
 
-    def __init__(self, n_components: int, n_iter: int = 10, ridge: float = 1e-3):
+    def __init__(self,
+                 n_components: int,  # number of components (units)
+                 n_iter: int = 10,  # alternating least-squares steps
+                 ridge: float = 1e-3,  # ridge penalty of each least-squares step
+                ):
         self.n_components, self.n_iter, self.ridge = int(n_components), n_iter, ridge
 
-    def fit(self, data, norm: NormStats | None = None, per_recording: bool = False):
+    def fit(self,
+            data,  # training animals: a Collection, a Recording or a list of Recordings
+            norm: NormStats | None = None,  # a standardisation to reuse (e.g. an SAE's); default: fitted on `data`
+            per_recording: bool = False,  # when fitting the standardisation: each recording by its own statistics
+           ):
         "Fit on training data (a Collection); reuse `norm` to share an SAE's standardisation."
         fit_pcas([self], data, norm, per_recording)
         return self
@@ -134,20 +196,33 @@ class PCA:
     def n_units(self) -> int: return self.n_components
 
     def unit_names(self) -> list[str]: return [f"PC{i + 1}" for i in range(self.n_components)]
-    def encode_z(self, Z, M): return _solve_codes(Z, M, self.components_, self.ridge).astype(np.float32)
-    def decode_z(self, A): return (np.asarray(A) @ self.components_).astype(np.float32)
+
+    def encode_z(self,
+                 Z,  # standardised inputs (frames, neurons)
+                 M,  # observation mask, same shape as `Z`
+                ): return _solve_codes(Z, M, self.components_, self.ridge).astype(np.float32)
+
+    def decode_z(self,
+                 A,  # unit activations (frames, units)
+                ): return (np.asarray(A) @ self.components_).astype(np.float32)
+
     def encoder_weights(self): return self.components_.copy()
     def decoder_weights(self): return self.components_.copy()
 
-
-def fit_pcas(models: list, data, norm: NormStats | None = None, per_recording: bool = False) -> list:
+# %% ../nbs/07_dictionary.ipynb #614371c8
+def fit_pcas(models: list[PCA],  # unfitted PCAs, e.g. of different sizes
+             data,  # training animals: a Collection, a Recording or a list of Recordings
+             norm: NormStats | None = None,  # a standardisation to reuse; default: fitted on `data`
+             per_recording: bool = False,  # when fitting the standardisation: each recording by its own statistics
+            ) -> list:
     "Fit several PCAs (of different sizes) on the same data; the inputs, masks and initial SVD are prepared once."
     if not models:
         raise ValueError("fit_pcas needs at least one PCA to fit, got none")
-    norm = norm if norm is not None else fit_norm(data, per_recording)
+    col = as_collection(data)
+    norm = norm if norm is not None else _fit_stacked(col, per_recording)[0]
     for model in models:
         model.norm, model.neurons = norm, list(norm.neurons)
-    Z, M, _ = prepare_inputs(models[0], data)
+    Z, M, _ = _standardised(models[0], col)
     for model in models:
         if not 0 < model.n_components <= Z.shape[1]:
             raise ValueError(f"n_components must be in 1..{Z.shape[1]}, got {model.n_components}")
@@ -161,7 +236,9 @@ def fit_pcas(models: list, data, norm: NormStats | None = None, per_recording: b
 class MaskPatterns:
     "The distinct rows of an observation mask, and each frame's index into them."
 
-    def __init__(self, M):
+    def __init__(self,
+                 M,  # observation mask (frames, neurons)
+                ):
         words = _mask_words(M)
         order = np.lexsort(words.T[::-1])
         ordered = words[order]
@@ -170,14 +247,17 @@ class MaskPatterns:
         self.which[order] = np.cumsum(starts) - 1
         self.rows = np.asarray(M, bool)[order[starts]]
 
-    def chunks(self, k: int, budget: int = 2 ** 22):
+    def chunks(self,
+               k: int,  # number of components: a frame costs k * k numbers
+               budget: int = 2 ** 22,  # most numbers a chunk's (frames, k, k) arrays may hold
+              ):
         "Frames in chunks: (frames, the chunk's distinct masks as float64 (P, N), each frame's index into them)."
         step = max(256, budget // (k * k))  # bounds a chunk's (frames, k, k) arrays to `budget` numbers
         for i in range(0, len(self.which), step):
             ids, which = np.unique(self.which[i:i + step], return_inverse=True)
             yield slice(i, i + step), self.rows[ids].astype(np.float64), which
 
-
+# %% ../nbs/07_dictionary.ipynb #144b3ff2
 def _mask_words(M):
     "Each mask row packed into 64-bit words: (T, words); equal rows have equal words."
     packed = np.packbits(np.asarray(M, bool), axis=1)
@@ -191,7 +271,7 @@ def _pca_init(Z, k):
     _, _, Vt = np.linalg.svd(Z - Z.mean(0), full_matrices=False)
     return Vt[:k].astype(np.float64)
 
-
+# %% ../nbs/07_dictionary.ipynb #41ddf7f0
 def _solve_codes(Z, M, W, ridge, patterns: MaskPatterns | None = None):
     "Per-frame ridge regression on that frame's observed neurons: A (T, k) float64; one system per distinct mask."
     W = np.asarray(W, np.float64)
@@ -204,7 +284,7 @@ def _solve_codes(Z, M, W, ridge, patterns: MaskPatterns | None = None):
         out[rows] = np.linalg.solve(G[which], rhs[..., None])[..., 0]
     return out
 
-
+# %% ../nbs/07_dictionary.ipynb #5c0360b1
 def _solve_components(Z, M, A, ridge, patterns: MaskPatterns | None = None):
     "Per-neuron ridge regression on frames where the neuron is observed: W (k, N), every neuron in one solve."
     A = np.asarray(A, np.float64)
@@ -217,12 +297,12 @@ def _solve_components(Z, M, A, ridge, patterns: MaskPatterns | None = None):
         rhs += np.where(M[rows], Z[rows], 0).T @ a
     return np.linalg.solve(_with_ridge(gram, ridge), rhs[..., None])[..., 0].T
 
-
+# %% ../nbs/07_dictionary.ipynb #3ccf119a
 def _outer(X):
     "Each row's outer product x x^T, flattened: (rows, k*k)."
     return (X[:, :, None] * X[:, None, :]).reshape(len(X), -1)
 
-
+# %% ../nbs/07_dictionary.ipynb #b81f21e1
 def _with_ridge(flat, ridge):
     "(..., k*k) flattened matrices as (..., k, k), with `ridge` added to the diagonal (in place)."
     k = int(round(flat.shape[-1] ** 0.5))
@@ -230,7 +310,7 @@ def _with_ridge(flat, ridge):
     G[..., np.arange(k), np.arange(k)] += ridge
     return G
 
-
+# %% ../nbs/07_dictionary.ipynb #b78bb6d1
 def _orthonormal_by_variance(W, A):
     "Orthonormal basis of the fitted subspace, ordered by the variance of the codes."
     Q, R = np.linalg.qr(W.T)  # W^T = Q R, so A W = (A R^T) Q^T

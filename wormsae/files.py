@@ -22,7 +22,9 @@ __all__ = ['RUN_MANIFEST', 'MARKERS', 'atomic_write', 'replace_folder', 'folder_
 
 # %% ../nbs/00_files.ipynb #a1abdda2
 @contextmanager
-def atomic_write(path, mode: str = "w"):
+def atomic_write(path,  # the file to write (replaced only when the block completes)
+                 mode: str = "w",  # `open` mode of the temporary file: 'w' (text) or 'wb' (bytes)
+                ):
     "Open a temporary file beside `path`; it replaces `path` only if the block completes."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +43,7 @@ def atomic_write(path, mode: str = "w"):
     if durable:
         _fsync_folder(path.parent)
 
-
+# %% ../nbs/00_files.ipynb #33eaa8d3
 def _fsync_folder(folder):
     "Flush a folder's entries (new names, renames) to disk."
     if os.name == "nt":  # Windows cannot open a folder; NTFS journals its renames
@@ -52,7 +54,7 @@ def _fsync_folder(folder):
     finally:
         os.close(fd)
 
-
+# %% ../nbs/00_files.ipynb #6f7a6570
 def _fsync_tree(folder):
     "Flush every file and folder under `folder`, deepest first."
     for root, _, files in os.walk(folder, topdown=False):
@@ -66,10 +68,11 @@ def _fsync_tree(folder):
 
 # %% ../nbs/00_files.ipynb #bfdf6a11
 @contextmanager
-def replace_folder(path, kind: str | None = None, force: bool = False):
+def replace_folder(path,  # the folder to replace
+                   kind: str | None = None,  # what is written ('checkpoint', 'interpretation', a command's run); a `path` holding anything else is refused unless `force` (see `check_replaceable`)
+                   force: bool = False,  # replace even a folder that holds something else
+                  ):
     "Yield a temporary folder that replaces folder `path` when the block completes (the old one is kept until then)."
-    # kind: what is written ('checkpoint', 'interpretation', a command's run); a `path` holding anything else is
-    # refused unless `force` (see `check_replaceable`)
     path = Path(path)
     if kind is not None:
         check_replaceable(path, kind, force)
@@ -92,7 +95,7 @@ def replace_folder(path, kind: str | None = None, force: bool = False):
         _BEING_WRITTEN.discard(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #83987f29
 _BEING_WRITTEN: set[Path] = set()  # temporary folders of this process's unfinished `replace_folder` blocks
 
 
@@ -100,7 +103,7 @@ def _in_folder_being_written(path) -> bool:
     "Whether `path` lies in a temporary folder that an enclosing `replace_folder` will flush whole."
     return not _BEING_WRITTEN.isdisjoint(Path(path).absolute().parents)
 
-
+# %% ../nbs/00_files.ipynb #42267d1f
 def _umask() -> int:
     "The process's umask (reading it means setting it; it is set straight back)."
     mask = os.umask(0o022)
@@ -126,7 +129,7 @@ def _swap(new: Path, path: Path):
         # else another process put its complete folder at `path` in the meantime: keep theirs
     shutil.rmtree(old, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #041e25f4
 def _exchange(a: Path, b: Path) -> bool:
     "Swap two existing paths in one atomic step; False where the system cannot."
     fn = _exchange_call()
@@ -134,7 +137,7 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     return fn(os.fsencode(a), os.fsencode(b)) == 0
 
-
+# %% ../nbs/00_files.ipynb #63349eb5
 @functools.cache
 def _exchange_call():
     "The C library's atomic exchange as a function of two byte paths, or None."
@@ -163,7 +166,7 @@ def _recover_interrupted(path: Path):
         if p.exists():
             shutil.rmtree(p, ignore_errors=True)
 
-
+# %% ../nbs/00_files.ipynb #389ff1c6
 def _running(pid: int) -> bool:
     "Whether process `pid` may still be writing (this one always may: another thread could be)."
     if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process: assume it runs
@@ -182,12 +185,13 @@ MARKERS = {"checkpoint": ("cfg.json", "a wormsae checkpoint"),  # kind: (the fil
            "interpretation": ("settings.json", "an interpretation")}
 
 
-def folder_kind(folder) -> str | None:
+def folder_kind(folder,  # a folder that may hold wormsae output
+               ) -> str | None:
     "What wormsae wrote in `folder`: a command's run ('train', 'interp', 'demo'), 'checkpoint', 'interpretation', or None."
     folder = Path(folder)
     return _run_kind(folder) or next((kind for kind, (name, _) in MARKERS.items() if (folder / name).is_file()), None)
 
-
+# %% ../nbs/00_files.ipynb #b4b733f7
 def _run_kind(folder: Path) -> str | None:
     "The command named by the run manifest in `folder`, or None."
     try:
@@ -196,16 +200,19 @@ def _run_kind(folder: Path) -> str | None:
         return None
     return kind if isinstance(kind, str) else None
 
-
+# %% ../nbs/00_files.ipynb #67811f2b
 def _holds(folder: Path, kind: str) -> bool:
     return (folder / MARKERS[kind][0]).is_file() if kind in MARKERS else _run_kind(folder) == kind
 
-
+# %% ../nbs/00_files.ipynb #3969d84d
 def _described(kind: str) -> str:
     return MARKERS[kind][1] if kind in MARKERS else f"a wormsae {kind} run"
 
 # %% ../nbs/00_files.ipynb #4630059a
-def check_replaceable(folder, kind: str, force: bool = False) -> Path:
+def check_replaceable(folder,  # the folder about to be replaced
+                      kind: str,  # what will be written there ('checkpoint', 'interpretation', a command's run)
+                      force: bool = False,  # allow replacing a folder that holds something else
+                     ) -> Path:
     "`folder`, unless it holds something other than a `kind` (and no `force`): then FileExistsError, or NotADirectoryError for a file."
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

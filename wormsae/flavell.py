@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
+from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule, resolve_labels
 from .hdf5 import is_hdf5, open_local, read_dataset
 
 # %% auto #0
-__all__ = ['BEHAVIOUR_RENAME', 'GAP_PERIODS', 'MAX_LABELS_BYTES', 'INFO_COLUMNS', 'NSM_NAMES', 'SCHEDULES', 'is_flavell_h5',
-           'splits_problem', 'frame_timestamps', 'time_segments', 'read_labels', 'placeholder_name', 'resolve_labels',
-           'roi_agreement', 'name_nsm', 'reversal_schedule', 'events_schedule', 'food_schedule', 'recording_key',
-           'find_labels', 'read_flavell_h5']
+__all__ = ['BEHAVIOUR_RENAME', 'GAP_PERIODS', 'MAX_LABELS_BYTES', 'NSM_NAMES', 'SCHEDULES', 'is_flavell_h5', 'splits_problem',
+           'frame_timestamps', 'time_segments', 'read_labels', 'roi_agreement', 'name_nsm', 'reversal_schedule',
+           'events_schedule', 'food_schedule', 'recording_key', 'find_labels', 'read_flavell_h5']
 
 # %% ../nbs/02_flavell.ipynb #687c56bf
-def is_flavell_h5(path) -> bool:
+def is_flavell_h5(path,  # any path (never raises)
+                 ) -> bool:
     "True for an HDF5 file holding a `gcamp/trace_array` dataset (or a link of that name for the reader to judge)."
     if not is_hdf5(path):
         return False
@@ -71,7 +71,7 @@ def _traces(f, trace: str, source) -> np.ndarray:
         raise DataError(f"{source}: '{name}' has shape {traces.shape}; expected frames x neurons")
     return traces
 
-
+# %% ../nbs/02_flavell.ipynb #dfb8ece5
 def _timestamps(f, n_frames: int, name: str, source) -> np.ndarray:
     "All of `timing/timestamp_confocal`; fewer timestamps than frames is an error."
     stamps = np.asarray(_dataset(f, "timing/timestamp_confocal", source), dtype=np.float64)
@@ -80,7 +80,7 @@ def _timestamps(f, n_frames: int, name: str, source) -> np.ndarray:
                         f"{n_frames} frames; expected one timestamp per frame")
     return stamps
 
-
+# %% ../nbs/02_flavell.ipynb #b0654f02
 BEHAVIOUR_RENAME = {"reversal_vec": "reversal"}
 
 
@@ -167,11 +167,11 @@ def _splits(value, source) -> list[tuple[int, int]]:
     return list(zip(first.tolist(), last.tolist()))
 
 # %% ../nbs/02_flavell.ipynb #6ac1c270
-def splits_problem(splits, n_frames: int, n_stamps: int) -> str | None:
+def splits_problem(splits,  # (first, last) 1-based ranges from `_splits`
+                   n_frames: int,  # frames of the trace array
+                   n_stamps: int,  # entries of `timing/timestamp_confocal`
+                  ) -> str | None:
     "Why `idx_splits` cannot give the frames' timestamps; None when it can."
-    # splits: (first, last) 1-based ranges from `_splits`
-    # n_frames: frames of the trace array
-    # n_stamps: entries of `timing/timestamp_confocal`
     covered = sum(b - a + 1 for a, b in splits)
     if covered != n_frames:
         return f"its ranges cover {covered} frames, the traces have {n_frames}"
@@ -180,11 +180,11 @@ def splits_problem(splits, n_frames: int, n_stamps: int) -> str | None:
     return None
 
 # %% ../nbs/02_flavell.ipynb #a6be3686
-def frame_timestamps(n_stamps: int, n_frames: int, splits=None) -> np.ndarray:
+def frame_timestamps(n_stamps: int,  # entries of `timing/timestamp_confocal`
+                     n_frames: int,  # frames of the trace array
+                     splits=None,  # (first, last) 1-based ranges from `gcamp/idx_splits`, or None
+                    ) -> np.ndarray:
     "Indices of the frames' timestamps: the ranges of `idx_splits` when it fits, else the first `n_frames`."
-    # n_stamps: entries of `timing/timestamp_confocal`
-    # n_frames: frames of the trace array
-    # splits: (first, last) 1-based ranges from `gcamp/idx_splits`, or None
     if n_stamps < n_frames:
         raise DataError(f"{n_stamps} timestamps for {n_frames} frames; expected one timestamp per frame")
     if splits and splits_problem(splits, n_frames, n_stamps) is None:
@@ -195,11 +195,11 @@ def frame_timestamps(n_stamps: int, n_frames: int, splits=None) -> np.ndarray:
 GAP_PERIODS = 1.5  # a step longer than this many frame periods: at least one volume is missing
 
 
-def time_segments(times, stamp_idx, starts=()) -> list[dict]:
+def time_segments(times,  # frame times in seconds
+                  stamp_idx,  # 0-based index of each frame's timestamp
+                  starts=(),  # frames where a segment of `idx_splits` starts
+                 ) -> list[dict]:
     "Runs of frames, cut at `starts`, at skipped timestamps and at time gaps; 0-based, end-exclusive."
-    # times: frame times in seconds
-    # stamp_idx: 0-based index of each frame's timestamp
-    # starts: frames where a segment of `idx_splits` starts
     times, stamp_idx = np.asarray(times, dtype=np.float64), np.asarray(stamp_idx)
     n = len(times)
     steps = np.diff(times)
@@ -236,7 +236,7 @@ def _number(value, where, what) -> float:
         raise DataError(f"{where}: {what} is not a finite number; expected a number such as 4")
     return number
 
-
+# %% ../nbs/02_flavell.ipynb #4435d151
 def _roi_number(value, where, key) -> int | None:
     "The NeuroPAL ROI of a label entry (1-based); None when absent."
     if value is None:
@@ -246,7 +246,7 @@ def _roi_number(value, where, key) -> int | None:
         raise DataError(f"{where}: neuropal_roi of entry {key!r} is {value!r}; expected a positive whole number")
     return int(value)
 
-
+# %% ../nbs/02_flavell.ipynb #c03a8e4b
 def _column_index(key, n_columns: int, where, h5_source) -> int:
     "A 0-based column index from a JSON key such as `'17'`."
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -260,7 +260,7 @@ def _column_index(key, n_columns: int, where, h5_source) -> int:
                         f"has {n_columns} columns (0..{n_columns - 1}); these labels look like another recording's")
     return col
 
-
+# %% ../nbs/02_flavell.ipynb #cecc40db
 MAX_LABELS_BYTES = 10 * 2**20  # a labels file of 1,000 neurons takes about 200 kB
 
 
@@ -283,17 +283,20 @@ def _labels_json(path: Path, where: str):
     except (json.JSONDecodeError, ValueError) as e:
         raise DataError(f"{where}: not a valid JSON file ({_plain(str(e))})") from None
 
-
+# %% ../nbs/02_flavell.ipynb #49580f58
 def _json_int(digits: str):
     "A JSON integer; one too long for `int` (Python refuses > 4300 digits) becomes a float, infinite if need be."
     return int(digits) if len(digits) <= 18 else float(digits)
 
-
+# %% ../nbs/02_flavell.ipynb #bda93dfc
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
-
-def read_labels(labels, n_columns: int, source="") -> dict:
+# %% ../nbs/02_flavell.ipynb #28f1462f
+def read_labels(labels,  # a labels JSON path or an already parsed dict
+                n_columns: int,  # number of trace columns: every label must name one of them
+                source="",  # where the data came from, named in error messages
+               ) -> dict:
     "Validated labels `{column: entry}` from a labels JSON path or an already parsed dict."
     if isinstance(labels, dict):
         raw, where = labels, f"labels for {source}" if source else "labels"
@@ -318,66 +321,7 @@ def read_labels(labels, n_columns: int, source="") -> dict:
                         neuropal_roi=_roi_number(entry.get("neuropal_roi"), where, key))
     return out
 
-# %% ../nbs/02_flavell.ipynb #782c5853
-INFO_COLUMNS = ["column", "name", "label_raw", "neuron_class", "confidence", "roi_match_confidence",
-                "uncertain", "note", "status", "source"]
-
-
-def placeholder_name(column: int) -> str:
-    "The stable name of an unlabelled trace column."
-    return f"{PLACEHOLDER_PREFIX}{column:03d}"
-
-
-def _info_row(col: int, entry, min_confidence, keep_uncertain) -> dict:
-    "One row of `neuron_info`, before label conflicts are resolved."
-    if entry is None:
-        return dict(column=col, name=placeholder_name(col), label_raw="", neuron_class="", confidence=np.nan,
-                    roi_match_confidence=np.nan, uncertain=False, note="", status="unlabelled", source="")
-    raw = entry["label"].strip()
-    uncertain = raw.endswith("?")
-    conf = entry["confidence"]
-    status = "labelled"
-    if uncertain and not keep_uncertain:
-        status = "uncertain"
-    elif min_confidence is not None and not conf >= min_confidence:  # NaN confidence fails too
-        status = "low confidence"
-    named = status == "labelled"
-    return dict(column=col, name=raw.rstrip("?").strip() if named else placeholder_name(col),
-                label_raw=raw, neuron_class=str(entry.get("neuron_class") or ""), confidence=conf,
-                roi_match_confidence=entry["roi_match_confidence"], uncertain=uncertain,
-                note=str(entry.get("note") or ""), status=status, source="labels" if named else "")
-
-
-def _rank(row) -> tuple:
-    "Sort key of a label claim: higher confidence, then better registration, then lower column."
-    nan_low = lambda x: -np.inf if np.isnan(x) else x
-    return (nan_low(row["confidence"]), nan_low(row["roi_match_confidence"]), -row["column"])
-
-# %% ../nbs/02_flavell.ipynb #a67aaa7c
-def resolve_labels(labels: dict, n_columns: int, min_confidence: float | None = None,
-                   keep_uncertain: bool = True) -> tuple[list, pd.DataFrame, list]:
-    "Unique names per column, the `neuron_info` table and the label conflicts resolved."
-    rows = [_info_row(c, labels.get(c), min_confidence, keep_uncertain) for c in range(n_columns)]
-    claims = {}
-    for r in rows:
-        if r["status"] == "labelled":
-            claims.setdefault(r["name"], []).append(r)
-    conflicts = []
-    for name, rs in claims.items():
-        if len(rs) < 2:
-            continue
-        winner = max(rs, key=_rank)
-        for r in rs:
-            if r is not winner:
-                r.update(name=placeholder_name(r["column"]), status="duplicate", source="")
-        conflicts.append({"label": name, "kept": winner["column"],
-                          "dropped": [r["column"] for r in rs if r is not winner],
-                          "confidence": {r["column"]: r["confidence"] for r in rs},
-                          "roi_match_confidence": {r["column"]: r["roi_match_confidence"] for r in rs}})
-    info = pd.DataFrame(rows, columns=INFO_COLUMNS)
-    return info["name"].tolist(), info, conflicts
-
-
+# %% ../nbs/02_flavell.ipynb #72b82c81
 def _conflict_text(c) -> str:
     "One line per resolved conflict; the registration score is shown when it broke a tie."
     conf, roi = c["confidence"], c["roi_match_confidence"]
@@ -401,11 +345,11 @@ def _roi_match(value, confidence, n_columns: int, source) -> tuple[np.ndarray, n
     return rm, conf.astype(np.float64)
 
 # %% ../nbs/02_flavell.ipynb #abfa099a
-def roi_agreement(labels: dict, roi_match, roi_confidence=None) -> dict:
+def roi_agreement(labels: dict,  # `{column: entry}` from `read_labels`
+                  roi_match,  # per NeuroPAL ROI, its 1-based trace column (0: none)
+                  roi_confidence=None,  # per NeuroPAL ROI, the match confidence, or None
+                 ) -> dict:
     "Which label entries agree with the file's registration: their `neuropal_roi` is matched to their column."
-    # labels: `{column: entry}` from `read_labels`
-    # roi_match: per NeuroPAL ROI, its 1-based trace column (0: none)
-    # roi_confidence: per NeuroPAL ROI, the match confidence, or None
     checked, disagree = 0, []
     for col, entry in sorted(labels.items()):
         roi = entry.get("neuropal_roi")
@@ -478,10 +422,10 @@ def _is_nsm(label: str) -> bool:
     return label.rstrip("?").strip().upper().startswith("NSM")
 
 # %% ../nbs/02_flavell.ipynb #86cff797
-def name_nsm(info: pd.DataFrame, nsm_columns) -> tuple[pd.DataFrame, list[str]]:
+def name_nsm(info: pd.DataFrame,  # `neuron_info` from `resolve_labels`
+             nsm_columns,  # 0-based columns from `gcamp/idx_nsm`, in its order
+            ) -> tuple[pd.DataFrame, list[str]]:
     "`neuron_info` with the NSM columns the labels leave unnamed named `NSM`, `NSM_2`; and notes on disagreements."
-    # info: `neuron_info` from `resolve_labels`
-    # nsm_columns: 0-based columns from `gcamp/idx_nsm`, in its order
     info, notes, taken = info.copy(), [], set(info.name)
     for k, col in enumerate(nsm_columns):
         raw = info.at[col, "label_raw"]
@@ -501,15 +445,20 @@ def name_nsm(info: pd.DataFrame, nsm_columns) -> tuple[pd.DataFrame, list[str]]:
     return info, notes
 
 # %% ../nbs/02_flavell.ipynb #819a9bda
-def reversal_schedule(reversing, source="") -> pd.DataFrame:
+def reversal_schedule(reversing,  # per frame: 1 while the worm reverses, else 0 (or NaN)
+                      source="",  # where the data came from, named in error messages
+                     ) -> pd.DataFrame:
     "One `'reversal'` window per run of frames where `reversing` is 1 (NaN counts as 0)."
     r = np.nan_to_num(np.asarray(reversing, dtype=np.float64)) > 0.5
     edges = np.diff(np.concatenate([[0], r.astype(np.int8), [0]]))
     spans = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
     return make_schedule([(on, "reversal", off) for on, off in spans], len(r), source=source)
 
-
-def events_schedule(events, n_frames: int, source="") -> pd.DataFrame:
+# %% ../nbs/02_flavell.ipynb #aa660ecb
+def events_schedule(events,  # 2 x K table (K x 2 accepted): per reversal, the frame before it starts and its last frame
+                    n_frames: int,  # frames in the recording
+                    source="",  # where the data came from, named in error messages
+                   ) -> pd.DataFrame:
     "Reversal windows from a Julia `reversal_events` table (2 x K: last frame before, last frame of each)."
     ev = np.asarray(events)
     if ev.ndim == 2 and ev.shape[0] != 2 and ev.shape[1] == 2:
@@ -518,8 +467,11 @@ def events_schedule(events, n_frames: int, source="") -> pd.DataFrame:
         raise DataError(f"{source}: 'behavior/reversal_events' has shape {ev.shape}; expected 2 x K (start, end)")
     return make_schedule([(s, "reversal", e) for s, e in ev.T], n_frames, source=source)
 
-
-def food_schedule(encounter_frame_1based: int, n_frames: int, source="") -> pd.DataFrame:
+# %% ../nbs/02_flavell.ipynb #345deba6
+def food_schedule(encounter_frame_1based: int,  # the frame (1-based) of the food encounter
+                  n_frames: int,  # frames in the recording
+                  source="",  # where the data came from, named in error messages
+                 ) -> pd.DataFrame:
     "Two windows, `off food` then `on food` from the (1-based) food-encounter frame."
     on = int(encounter_frame_1based) - 1
     spec = [(0, "off food"), (on, "on food")] if on > 0 else [(0, "on food")]
@@ -568,13 +520,15 @@ def _event_schedule(spec, f, n_frames: int, fps: float, source, food):
     return make_schedule(spec, n_frames, fps, source=source)
 
 # %% ../nbs/02_flavell.ipynb #78f2b842
-def recording_key(path) -> str:
+def recording_key(path,  # a Flavell HDF5 file
+                 ) -> str:
     "The recording key of a Flavell file: its stem without a trailing `-data`."
     stem = Path(path).stem
     return stem[: -len("-data")] if stem.endswith("-data") and len(stem) > 5 else stem
 
-
-def find_labels(path) -> Path | None:
+# %% ../nbs/02_flavell.ipynb #e963a88f
+def find_labels(path,  # a Flavell HDF5 file
+               ) -> Path | None:
     "The labels JSON next to a Flavell file (`labels/<key>.json` or `<key>.json`), if any."
     path = Path(path)
     key = recording_key(path)
@@ -583,7 +537,7 @@ def find_labels(path) -> Path | None:
             return cand
     return None
 
-
+# %% ../nbs/02_flavell.ipynb #a2cfd809
 def _labels_input(labels, path):
     "Resolve the `labels` argument to a dict, a path, or None."
     if labels is None or labels is False:
@@ -666,17 +620,16 @@ def _read_file(path: Path, trace: str, spec, nsm: bool) -> dict:
                 notes=notes + ([timing] if timing else []))
 
 # %% ../nbs/02_flavell.ipynb #67274b43
-def read_flavell_h5(path, labels="auto", schedule="auto", trace: str = "trace_array",
-                    min_confidence: float | None = None, keep_uncertain: bool = True,
-                    nsm: bool = True, check_labels: bool = True) -> Recording:
+def read_flavell_h5(path,  # a Flavell-lab processed HDF5 file
+                    labels="auto",  # 'auto' (look next to the file), None (unlabelled), a JSON path or a parsed dict
+                    schedule="auto",  # 'auto' (food when the file records an encounter), 'food', 'reversals', None, or (onset_frame, label) pairs
+                    trace: str = "trace_array",  # which `gcamp/` array: 'trace_array', 'trace_array_original' or 'traces_array_F_F20'
+                    min_confidence: float | None = None,  # drop labels whose annotator confidence (1-5) is below this
+                    keep_uncertain: bool = True,  # keep labels ending in '?' (the name drops the '?')
+                    nsm: bool = True,  # name the columns of `gcamp/idx_nsm` NSM and NSM_2 (unless the labels name them)
+                    check_labels: bool = True,  # refuse labels that disagree with the file's `neuropal_registration/roi_match`
+                   ) -> Recording:
     "Read one Flavell-lab processed HDF5 file (and its NeuroPAL labels) into a `Recording`."
-    # labels: 'auto' (look next to the file), None (unlabelled), a JSON path or a parsed dict
-    # schedule: 'auto' (food when the file records an encounter), 'food', 'reversals', None, or (onset_frame, label) pairs
-    # trace: which `gcamp/` array: 'trace_array', 'trace_array_original' or 'traces_array_F_F20'
-    # min_confidence: drop labels whose annotator confidence (1-5) is below this
-    # keep_uncertain: keep labels ending in '?' (the name drops the '?')
-    # nsm: name the columns of `gcamp/idx_nsm` NSM and NSM_2 (unless the labels name them)
-    # check_labels: refuse labels that disagree with the file's `neuropal_registration/roi_match`
     path = Path(path)
     spec = _schedule_spec(schedule, path)
     got = _read_file(path, trace, spec, nsm)

@@ -20,7 +20,8 @@ __all__ = ['HDF5_SIGNATURE', 'MAX_LINKS', 'MAX_EXPANSION', 'MAX_READ_BYTES', 'MA
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def is_hdf5(path) -> bool:
+def is_hdf5(path,  # any path (missing files, folders and unreadable files give False)
+           ) -> bool:
     "True when the file starts with the HDF5 signature; never raises."
     if not isinstance(path, (str, os.PathLike)):  # open(3) would open (and close) file descriptor 3
         return False
@@ -34,7 +35,9 @@ def is_hdf5(path) -> bool:
 MAX_LINKS = 100_000  # objects a recording file may hold, with room to spare; bounds the time of `check_local`
 
 
-def check_local(f, source):
+def check_local(f,  # an open `h5py.File`
+                source,  # the file's path, named in the error
+               ):
     "Refuse an open HDF5 file with a link that reaches another file (one walk over its links)."
     import h5py
     links = []  # collected first: an exception raised inside h5py's visit does not come out intact
@@ -46,8 +49,10 @@ def check_local(f, source):
             raise DataError(f"{source}: '{name}' is an external link to {link.filename!r}:{link.path}; links "
                             "leaving the file are not followed (the recording must be self-contained)")
 
-
-def open_local(path, what: str = "HDF5 file"):
+# %% ../nbs/00_hdf5.ipynb #725e5892
+def open_local(path,  # the HDF5 file
+               what: str = "HDF5 file",  # what the file was to be, named in errors
+              ):
     "`path` opened read-only with h5py after `check_local`, or a `DataError` naming it (`what` it was to be)."
     import h5py
     path = Path(path)
@@ -72,7 +77,9 @@ MAX_READ_BYTES = 4 * 2**30  # 4 GiB: far above any traces or behaviour array (1,
 MAX_TEXT_CELL = 100_000  # characters of one text value (a label, a name, a stimulus); more is not metadata
 
 
-def read_dataset(ds, source=None):
+def read_dataset(ds,  # an `h5py.Dataset`
+                 source=None,  # the file's path, named in errors (default: the dataset's file)
+                ):
     "All values of an h5py dataset, after checking that the file holds what its shape declares."
     source = source or ds.file.filename
     _check_storage(ds, ds.name.lstrip("/"), source)
@@ -87,7 +94,7 @@ def read_dataset(ds, source=None):
         _check_text(value, ds.name, source)
     return value
 
-
+# %% ../nbs/00_hdf5.ipynb #49d5b7cd
 def _check_storage(ds, name, source):
     "A dataset must keep its values in this file."
     if ds.is_virtual:
@@ -96,7 +103,7 @@ def _check_storage(ds, name, source):
         raise DataError(f"{source}: dataset '{name}' keeps its values in the external file "
                         f"{ds.external[0][0]!r}; not followed (the recording must be self-contained)")
 
-
+# %% ../nbs/00_hdf5.ipynb #b51f5aec
 def _check_text(value, name, source):
     "Every text value of a dataset is at most `MAX_TEXT_CELL` characters."
     cells = np.ravel(np.asarray(value, dtype=object)) if not isinstance(value, (bytes, str)) else [value]

@@ -16,7 +16,8 @@ from .hdf5 import is_hdf5
 __all__ = ['SUFFIXES', 'detect_format', 'load', 'expand_paths', 'load_many', 'save']
 
 # %% ../nbs/04_loading.ipynb #cf21a2b4
-def detect_format(path) -> str:
+def detect_format(path,  # a recording file
+                 ) -> str:
     "Which reader a file needs: `'wormworld'`, `'flavell'` or `'nwb'`."
     path = Path(path)
     if not path.is_file():
@@ -29,7 +30,7 @@ def detect_format(path) -> str:
         return "wormworld"
     raise DataError(f"{path}: unrecognised file format; expected a worm.world CSV, an NWB file or a Flavell-lab HDF5 file")
 
-
+# %% ../nbs/04_loading.ipynb #bb6306e9
 def _hdf5_kind(path: Path) -> str:
     "Tell NWB from Flavell-lab processed HDF5."
     from wormsae.flavell import is_flavell_h5
@@ -41,7 +42,7 @@ def _hdf5_kind(path: Path) -> str:
     raise DataError(f"{path}: an HDF5 file that is neither NWB nor a Flavell-lab processed file "
                     "(no 'gcamp/trace_array' dataset)")
 
-
+# %% ../nbs/04_loading.ipynb #72d65ebb
 def _looks_like_text(path: Path) -> bool:
     with open(path, "rb") as f:
         chunk = f.read(4096)
@@ -61,8 +62,11 @@ def _reader(fmt: str):
         return read_nwb
     raise ValueError(f"unknown format {fmt!r}; expected 'wormworld', 'flavell' or 'nwb'")
 
-
-def load(path, format: str | None = None, **options) -> Recording:
+# %% ../nbs/04_loading.ipynb #64e9e40c
+def load(path,  # a recording file (.csv worm.world, Flavell HDF5 or NWB)
+         format: str | None = None,  # 'wormworld', 'flavell' or 'nwb' (default: detected from the file)
+         **options,  # passed to the format's reader
+        ) -> Recording:
     "Load one recording; the format is detected from the file unless `format` names it."
     fmt = format or detect_format(path)
     try:
@@ -76,7 +80,8 @@ def load(path, format: str | None = None, **options) -> Recording:
 SUFFIXES = {".csv", ".h5", ".hdf5", ".nwb"}
 
 
-def expand_paths(spec) -> list[Path]:
+def expand_paths(spec,  # a folder, a glob pattern, one path, or a list of those
+                ) -> list[Path]:
     "Paths from a folder, a glob pattern, one path or a list of those, sorted and de-duplicated."
     if isinstance(spec, (str, Path)):
         spec = [spec]
@@ -94,8 +99,11 @@ def expand_paths(spec) -> list[Path]:
         raise DataError(f"no recordings found in {spec!r}; expected files ending in {sorted(SUFFIXES)}")
     return paths
 
-
-def load_many(paths, progress: bool = False, **options) -> Collection:
+# %% ../nbs/04_loading.ipynb #9ab9b480
+def load_many(paths,  # a folder, a glob pattern, one path, or a list of those
+              progress: bool = False,  # show a progress bar
+              **options,  # passed to each file's reader
+             ) -> Collection:
     "Load several recordings (folder, glob or list of paths) into a `Collection` aligned by neuron name."
     paths = expand_paths(paths)
     formats = {p: detect_format(p) for p in paths}
@@ -103,20 +111,20 @@ def load_many(paths, progress: bool = False, **options) -> Collection:
     return Collection([load(p, format=formats[p], **_accepted(options, formats[p]))
                        for p in _maybe_progress(paths, progress)])
 
-
+# %% ../nbs/04_loading.ipynb #deac7141
 def _accepted(options: dict, fmt: str) -> dict:
     "The options a format's reader takes (a mixed folder may need a CSV-only option such as presentation_s)."
     params = inspect.signature(_reader(fmt)).parameters
     return {k: v for k, v in options.items() if k in params}
 
-
+# %% ../nbs/04_loading.ipynb #793eaba1
 def _check_options(options: dict, formats: set):
     "Every option must be understood by the reader of at least one of the files."
     unused = [k for k in options if not any(k in inspect.signature(_reader(f)).parameters for f in formats)]
     if unused:
         raise TypeError(f"option(s) {unused} not understood by the {' or '.join(sorted(formats))} reader")
 
-
+# %% ../nbs/04_loading.ipynb #855a4f01
 def _maybe_progress(items, progress):
     if not progress:
         return items
@@ -124,7 +132,10 @@ def _maybe_progress(items, progress):
     return progress_bar(items, desc="loading")
 
 # %% ../nbs/04_loading.ipynb #1ce6e500
-def save(recording: Recording, path, **options) -> Path:
+def save(recording: Recording,  # the recording to write
+         path,  # the file (.csv or .nwb)
+         **options,  # passed to the format's writer
+        ) -> Path:
     "Write a recording; the format follows the suffix (`.csv` worm.world, `.nwb` NWB)."
     path = Path(path)
     if path.suffix.lower() == ".csv":

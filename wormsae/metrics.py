@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from .data import _masked_moments
-from .dictionary import as_collection, prepare_inputs
+from .dictionary import Dictionary, as_collection, prepare_inputs
 
 # %% auto #0
 __all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 'l0', 'dead_fraction', 'match_features',
@@ -18,39 +18,49 @@ __all__ = ['STABLE_COSINE', 'STABLE_AT', 'METRIC_KEYS', 'fvu', 'r2_per_neuron', 
            'within_animal_r', 'baseline_verdict']
 
 # %% ../nbs/09_metrics.ipynb #af19c390
-def fvu(Z, Z_hat, M) -> float:
+def fvu(Z,  # standardised data (frames, neurons)
+        Z_hat,  # its reconstruction
+        M,  # True where `Z` was observed
+       ) -> float:
     "Fraction of variance unexplained over observed entries (column means of the observed data)."
     resid = np.where(M, Z_hat - Z, 0.0)
     return float((resid ** 2).sum() / _total_ss(Z, M).sum())
 
-
-def r2_per_neuron(Z, Z_hat, M) -> np.ndarray:
+# %% ../nbs/09_metrics.ipynb #74f0c30c
+def r2_per_neuron(Z,  # standardised data (frames, neurons)
+                  Z_hat,  # its reconstruction
+                  M,  # True where `Z` was observed
+                 ) -> np.ndarray:
     "1 - FVU of each column (NaN where a column has fewer than two observations)."
     return _r2((np.where(M, Z_hat - Z, 0.0) ** 2).sum(0), M.sum(0), _total_ss(Z, M))
 
-
+# %% ../nbs/09_metrics.ipynb #072e1aa7
 def _r2(ss_res, n, ss_tot) -> np.ndarray:
     "1 - ss_res / ss_tot per column; NaN where a column has fewer than two observations or no variance."
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((n > 1) & (ss_tot > 0), 1 - ss_res / ss_tot, np.nan)
 
-
+# %% ../nbs/09_metrics.ipynb #81e69eb2
 def _total_ss(Z, M) -> np.ndarray:
     "Per-column sum of squares about the observed mean (float64, two passes by chunks of rows)."
     return _masked_moments(Z, M)[2]
 
-
-def l0(A) -> float:
+# %% ../nbs/09_metrics.ipynb #392b0f66
+def l0(A,  # unit activations (frames, units)
+      ) -> float:
     "Mean number of active (> 0) units per frame."
     return float((np.asarray(A) > 0).sum(1).mean())
 
-
-def dead_fraction(A) -> float:
+# %% ../nbs/09_metrics.ipynb #3da5ad07
+def dead_fraction(A,  # unit activations (frames, units)
+                 ) -> float:
     "Fraction of units that are never active."
     return float(1 - (np.asarray(A) > 0).any(0).mean())
 
 # %% ../nbs/09_metrics.ipynb #08cfdef0
-def match_features(decoder, loadings) -> tuple[float, pd.DataFrame]:
+def match_features(decoder,  # decoder rows (units, neurons)
+                   loadings,  # planted loadings (features, neurons)
+                  ) -> tuple[float, pd.DataFrame]:
     "MCC between planted loadings (F, N) and decoder rows (U, N), Hungarian-matched; plus the matches."
     D, L = _standardise_rows(decoder), _standardise_rows(loadings)
     C = L @ D.T / L.shape[1]  # Pearson correlations (F, U)
@@ -59,7 +69,7 @@ def match_features(decoder, loadings) -> tuple[float, pd.DataFrame]:
     matches = pd.DataFrame({"feature": rows, "unit": cols, "corr": C[rows, cols]})
     return float(matches["corr"].mean()), matches
 
-
+# %% ../nbs/09_metrics.ipynb #f7e58b63
 def _standardise_rows(W):
     W = np.asarray(W, np.float64)
     W = W - W.mean(1, keepdims=True)
@@ -71,7 +81,8 @@ STABLE_COSINE = 0.9  # decoder cosine at which another seed's unit counts as the
 STABLE_AT = 0.6  # stability from which a unit is called stable (and counted as a finding)
 
 
-def best_cosines(decoders) -> np.ndarray:
+def best_cosines(decoders,  # E decoders, each (units, neurons)
+                ) -> np.ndarray:
     "For E decoders (U, N): C[e, f, u] = the largest cosine between unit u of member e and any unit of member f."
     D = [np.asarray(d, np.float64) / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12) for d in decoders]
     E, U = len(D), len(D[0])
@@ -82,8 +93,10 @@ def best_cosines(decoders) -> np.ndarray:
                 C[e, f] = (D[e] @ D[f].T).max(1)
     return C
 
-
-def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
+# %% ../nbs/09_metrics.ipynb #af20e3a5
+def seed_stability(decoders,  # E decoders, each (units, neurons)
+                   cosine: float = STABLE_COSINE,  # the cosine a match must reach
+                  ) -> np.ndarray:
     "(E, U): for each member's units, the fraction of the other members with a unit at decoder cosine >= `cosine`."
     if len(decoders) < 2:
         raise ValueError("seed stability needs at least two members")
@@ -96,9 +109,13 @@ def seed_stability(decoders, cosine: float = STABLE_COSINE) -> np.ndarray:
 METRIC_KEYS = ("fvu", "l0", "dead_fraction", "mse", "r2_median", "r2_per_neuron", "mcc", "n_frames", "n_units")
 
 
-def evaluate(model, data, ground_truth=None, inputs=None, chunk: int = 8192) -> dict:
+def evaluate(model: Dictionary,  # a fitted dictionary
+             data,  # a Collection or Recording
+             ground_truth=None,  # the planted features, for the MCC (None: no MCC)
+             inputs=None,  # the (Z, M) of `data` when the caller has already standardised it
+             chunk: int = 8192,  # frames encoded at a time
+            ) -> dict:
     "Metrics of `model` on `data` (a Collection or Recording): a flat dict with keys `METRIC_KEYS`."
-    # inputs: the (Z, M) of `data` when the caller has already standardised it
     Z, M = inputs if inputs is not None else prepare_inputs(model, data)[:2]
     ss_res, n_active, fired = _chunk_sums(model, Z, M, chunk)
     n, _, ss_tot = _masked_moments(Z, M)
@@ -112,7 +129,7 @@ def evaluate(model, data, ground_truth=None, inputs=None, chunk: int = 8192) -> 
         "n_frames": int(len(Z)), "n_units": int(model.n_units),
     }
 
-
+# %% ../nbs/09_metrics.ipynb #b47cca85
 def _chunk_sums(model, Z, M, chunk):
     "Per-column residual sum of squares over observed entries, and unit activity, a chunk of frames at a time."
     # the whole reconstruction is never held: on 50 animals of 50,000 frames it alone would be 1.9 GB,
@@ -127,15 +144,20 @@ def _chunk_sums(model, Z, M, chunk):
         fired |= on.any(0)
     return ss_res, n_active, fired
 
-
-def planted_mcc(model, data, ground_truth) -> float:
+# %% ../nbs/09_metrics.ipynb #115d90ee
+def planted_mcc(model: Dictionary,  # a fitted dictionary
+                data,  # the data the loadings were planted in
+                ground_truth,  # the planted features (`GroundTruth`)
+               ) -> float:
     "MCC of the model's decoder against the planted loadings, in standardised units."
     L = ground_truth.loadings.reindex(columns=model.neurons).fillna(0.0)
     scale = raw_scale(model, data)
     return match_features(model.decoder_weights(), L.to_numpy() / scale)[0]
 
-
-def raw_scale(model, data) -> np.ndarray:
+# %% ../nbs/09_metrics.ipynb #5db2af89
+def raw_scale(model: Dictionary,  # a fitted dictionary
+              data,  # a Collection or Recording (used when `per_recording`)
+             ) -> np.ndarray:
     "Each neuron's standard deviation in raw units as the model's normalisation sees it."
     if not model.norm.per_recording:
         return model.norm.std.astype(np.float64)
@@ -149,7 +171,10 @@ def raw_scale(model, data) -> np.ndarray:
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
 # %% ../nbs/09_metrics.ipynb #752c6382
-def column_r(A, x, constant: float = np.nan) -> np.ndarray:
+def column_r(A,  # values (frames, columns)
+             x,  # one value per frame
+             constant: float = np.nan,  # r where a column or `x` does not vary
+            ) -> np.ndarray:
     "Pearson r of each column of `A` (frames x columns) with `x`; `constant` where a column or `x` does not vary."
     Ac, xc = A - A.mean(0), x - x.mean()
     den = np.sqrt((Ac ** 2).sum(0) * (xc ** 2).sum())
@@ -157,9 +182,14 @@ def column_r(A, x, constant: float = np.nan) -> np.ndarray:
         return np.where(den > 0, Ac.T @ xc / den, constant)
 
 # %% ../nbs/09_metrics.ipynb #5c79c3d8
-def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pca=None) -> pd.DataFrame:
+def held_out_baselines(model: Dictionary,  # the fitted dictionary to judge
+                       train,  # training animals
+                       held,  # held-out animals
+                       channels=None,  # behaviour channels to decode (default: those both sets have)
+                       ridge: float = 1.0,  # ridge penalty of the decoders
+                       pca=None,  # a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
+                      ) -> pd.DataFrame:
     "The model against PCA at equal L0 and against single neurons, fitted on `train`, scored on `held` animals."
-    # pca: a PCA already fitted on `train` with the model's normalisation (default: fitted here at the model's L0)
     from wormsae.dictionary import PCA, NeuronBasis
     train, held = as_collection(train), as_collection(held)
     if pca is None:
@@ -189,8 +219,10 @@ def held_out_baselines(model, train, held, channels=None, ridge: float = 1.0, pc
                          "value": float(sign * r_he[u]), "detail": f"{m.unit_names()[u]} (training r {r_tr[u]:+.2f})"})
     return pd.DataFrame(rows, columns=["test", "channel", "model", "value", "detail"])
 
-
-def within_animal_r(codes: list, y: list) -> np.ndarray:
+# %% ../nbs/09_metrics.ipynb #b9fd993b
+def within_animal_r(codes: list,  # per animal, its codes (frames, columns)
+                    y: list,  # per animal, one value per frame
+                   ) -> np.ndarray:
     "Per column: the correlation with y within each animal (finite frames), averaged over animals."
     rs = []
     for A, x in zip(codes, y):
@@ -200,7 +232,7 @@ def within_animal_r(codes: list, y: list) -> np.ndarray:
         rs.append(column_r(A[ok], x[ok]))
     return np.nanmean(rs, 0) if rs else np.full(codes[0].shape[1], np.nan)
 
-
+# %% ../nbs/09_metrics.ipynb #acc608e2
 def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
     "Ridge regression from codes to behaviour on training frames; mean within-animal r of its prediction on held-out ones."
     X, y = np.concatenate(A_tr).astype(np.float64), np.concatenate(y_tr)
@@ -212,12 +244,12 @@ def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
     preds = [((A - mu) / sd) @ w for A in A_he]
     return float(within_animal_r([p[:, None] for p in preds], y_he)[0])
 
-
+# %% ../nbs/09_metrics.ipynb #1bb9d787
 def _varies(ys) -> bool:
     "Whether some animal's channel has at least three finite frames that are not all equal."
     return any(np.isfinite(y).sum() >= 3 and np.nanstd(y) > 0 for y in ys)
 
-
+# %% ../nbs/09_metrics.ipynb #2fc0eef9
 def _codes_by_animal(model, col) -> list:
     "The model's codes, one (frames, units) array per recording."
     from wormsae.dictionary import unit_activations
@@ -225,7 +257,7 @@ def _codes_by_animal(model, col) -> list:
     where = index["recording"].to_numpy()  # position of the recording in `col`
     return [A[where == i] for i in range(len(col))]
 
-
+# %% ../nbs/09_metrics.ipynb #4673b372
 def _channel(col, name) -> list:
     "One behaviour channel per recording (NaN where the recording lacks it)."
     out = []
@@ -235,15 +267,16 @@ def _channel(col, name) -> list:
         out.append(b[name].to_numpy(np.float64) if ok else np.full(rec.n_frames, np.nan))
     return out
 
-
+# %% ../nbs/09_metrics.ipynb #cdbf582a
 def _shared_channels(train, held) -> list:
     "Numeric behaviour channels present in some training and some held-out animal."
     def names(col):
         return {c for r in col if r.behaviour is not None for c in r.behaviour.select_dtypes("number").columns}
     return sorted(names(train) & names(held))
 
-
-def baseline_verdict(table: pd.DataFrame) -> list[str]:
+# %% ../nbs/09_metrics.ipynb #e03b78cf
+def baseline_verdict(table: pd.DataFrame,  # a `held_out_baselines` table
+                    ) -> list[str]:
     "Plain sentences from a `held_out_baselines` table, saying so when the SAE adds nothing over neurons or PCA."
     t = table.set_index(["test", "channel", "model"]).value
     lines = []

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule
-from .flavell import resolve_labels
+from .data import PLACEHOLDER_PREFIX, DataError, Recording, make_schedule, resolve_labels
 from .hdf5 import is_hdf5, open_local, read_dataset
 
 # %% auto #0
@@ -26,7 +25,8 @@ __all__ = ['NAME_COLUMNS', 'TABLE_ORDER', 'LABEL_COLUMNS', 'SPECIES', 'YOUNG_ADU
            'intervals_to_frames', 'read_nwb', 'nwb_series', 'write_nwb']
 
 # %% ../nbs/03_nwb.ipynb #13dcf74e
-def is_nwb(path) -> bool:
+def is_nwb(path,  # any path (never raises)
+          ) -> bool:
     "True for an HDF5 file whose root has an `nwb_version` attribute (or type `NWBFile`); never raises."
     if not is_hdf5(path):
         return False
@@ -37,7 +37,7 @@ def is_nwb(path) -> bool:
     except Exception:
         return False
 
-
+# %% ../nbs/03_nwb.ipynb #f4aa1c0c
 def _kind(obj) -> str:
     "The `neurodata_type` of an HDF5 object, or '' when it has none."
     kind = obj.attrs.get("neurodata_type", "")
@@ -52,7 +52,7 @@ def _text(value) -> str:
         return ""
     return str(value)
 
-
+# %% ../nbs/03_nwb.ipynb #24930db1
 def _cell_text(cell) -> str:
     "A table cell as text: lists of single characters are joined, lists of names joined with '|'."
     if isinstance(cell, (list, tuple, np.ndarray)):
@@ -61,7 +61,7 @@ def _cell_text(cell) -> str:
         return glue.join(p for p in parts if p)
     return _text(cell).strip()
 
-
+# %% ../nbs/03_nwb.ipynb #12b0a1e6
 def _column(table, name: str) -> list:
     "The cells of a table column, one per row (a list per row for a ragged column)."
     values = read_dataset(table[name])
@@ -94,7 +94,7 @@ def _walk_series(group, path: str, via_link: bool, found: list, depth: int = 0):
         elif not any(k in kind for k in _LEAF_KINDS):
             _walk_series(obj, here, linked, found, depth + 1)
 
-
+# %% ../nbs/03_nwb.ipynb #534b3d58
 def _all_series(f) -> dict:
     "RoiResponseSeries of an open file: {path: (series, aliases)}, each object once, under a path without links."
     found = []
@@ -122,7 +122,7 @@ def _series_rank(path: str, series) -> tuple:
     place = 0 if path.startswith("processing/CalciumActivity/") else 1 if path.startswith("processing/") else 2
     return role, container, place
 
-
+# %% ../nbs/03_nwb.ipynb #69a468ac
 _RULE = ("name (Processed > Signal > other > Reference), then container (DfOverF > Fluorescence), "
          "then place (processing/CalciumActivity > processing > acquisition)")
 
@@ -131,7 +131,7 @@ def _matches(path: str, aliases: list, spec: str) -> bool:
     "Whether `series=spec` names this series: its path, the end of a path, or a name on any of its paths."
     return any(p == spec or p.endswith("/" + spec) or spec in p.split("/") for p in [path, *aliases])
 
-
+# %% ../nbs/03_nwb.ipynb #2b28ee40
 def _pick_series(found: dict, spec, source):
     "(path, series, aliases, how it was chosen), or a `DataError` listing the candidates."
     if not found:
@@ -160,7 +160,7 @@ def _scaled(ds) -> np.ndarray:
     values = read_dataset(ds)
     return values if conversion == 1.0 and offset == 0.0 else values * conversion + offset
 
-
+# %% ../nbs/03_nwb.ipynb #ea50120d
 def _traces(s, n_rois: int, source) -> np.ndarray:
     "Float32 traces (T, N) of a RoiResponseSeries group, in its stated unit."
     name = s.name.rsplit("/", 1)[-1]
@@ -197,7 +197,7 @@ def _times(s, n_frames: int, plane_rate, source):
         fps = float(plane_rate)
     return t, fps
 
-
+# %% ../nbs/03_nwb.ipynb #a5b038b2
 def _plane_rate(table):
     "The `imaging_rate` of the imaging plane a ROI table links to, or None."
     plane = table.get("imaging_plane")
@@ -245,7 +245,7 @@ def _segmentation_labels(f, table, n_rows: int, source):
     obj = found[0][2]
     return obj.name.lstrip("/"), [_cell_text(v) for v in read_dataset(obj["labels"])]
 
-
+# %% ../nbs/03_nwb.ipynb #76c73545
 def _name_column(table, n_rows: int, source):
     "(column name, labels) of a ROI table's name column, or None."
     names = [_text(c) for c in table.attrs.get("colnames", [])]
@@ -269,7 +269,7 @@ def _as_label(text: str):
         return None
     return {"label": text, "confidence": float("nan"), "roi_match_confidence": float("nan")}
 
-
+# %% ../nbs/03_nwb.ipynb #ca268f1f
 def _roi_names(f, s, keep_uncertain: bool, source):
     "Unique names for the series' columns, the `neuron_info` table, conflicts, and where the labels came from."
     table, rows, n_rows = _roi_rows(s, source)
@@ -295,12 +295,12 @@ def _interval_tables(f) -> dict:
         return {}
     return {name: t for name, t in group.items() if "start_time" in t and "stop_time" in t}
 
-
+# %% ../nbs/03_nwb.ipynb #79ca8866
 def _label_column(table):
     names = {_text(c).lower(): _text(c) for c in table.attrs.get("colnames", [])}
     return next((names[c] for c in LABEL_COLUMNS if c in names and names[c] in table), None)
 
-
+# %% ../nbs/03_nwb.ipynb #f530453d
 def _choose_table(tables: dict, spec, source):
     "The (name, table, label column) the schedule comes from, or None."
     if isinstance(spec, str):
@@ -318,7 +318,12 @@ def _choose_table(tables: dict, spec, source):
     return None
 
 # %% ../nbs/03_nwb.ipynb #24f4e2f3
-def intervals_to_frames(start, stop, labels, times, source="") -> list[tuple]:
+def intervals_to_frames(start,  # interval start times, seconds
+                        stop,  # interval stop times, seconds
+                        labels,  # a label per interval
+                        times,  # frame times, seconds (increasing)
+                        source="",  # where the data came from, named in error messages
+                       ) -> list[tuple]:
     "(onset_frame, label, offset_frame) rows from interval times, as described above."
     times, n = np.asarray(times, dtype=np.float64), len(times)
     start, stop = np.asarray(start, dtype=np.float64), np.asarray(stop, dtype=np.float64)
@@ -339,7 +344,7 @@ def intervals_to_frames(start, stop, labels, times, source="") -> list[tuple]:
         warnings.warn(f"{source}: {clipped} presentation(s) overlapped the next one and were cut at its onset", stacklevel=3)
     return rows
 
-
+# %% ../nbs/03_nwb.ipynb #00cb13f5
 def _merge_simultaneous(rows: list, source) -> list:
     "Rows (sorted by onset) with those starting on one frame merged into a compound stimulus lasting to the latest offset."
     groups = []  # [onset, labels, offset]
@@ -357,7 +362,7 @@ def _merge_simultaneous(rows: list, source) -> list:
                       f"{', '.join(map(repr, dict.fromkeys(compound)))}", stacklevel=4)
     return merged
 
-
+# %% ../nbs/03_nwb.ipynb #17691292
 def _compound_label(labels: set, alone=frozenset()) -> str:
     "The label of stimuli starting together: sorted, joined by ' + ', parts quoted as above; one label stays as it is."
     if len(labels) == 1:
@@ -366,7 +371,7 @@ def _compound_label(labels: set, alone=frozenset()) -> str:
     plain = " + ".join(quote(x) if " + " in x or x.startswith('"') else x for x in sorted(labels))
     return plain if plain not in alone else " + ".join(map(quote, sorted(labels)))
 
-
+# %% ../nbs/03_nwb.ipynb #9cf38c3d
 def _warn_outside(start, stop, times, n_out: int, source):
     "Warn about intervals off the imaged period, naming both ranges."
     spans = f"the intervals span {start.min():.3f}-{stop.max():.3f} s, the frames {times[0]:.3f}-{times[-1]:.3f} s"
@@ -409,7 +414,7 @@ def _time_series(group, parent: str = ""):
         else:
             yield from _time_series(obj, name)
 
-
+# %% ../nbs/03_nwb.ipynb #32bd8772
 def _nwb_behaviour(f, n_frames: int, source):
     "A DataFrame of per-frame behaviour channels (or None), and the series left out."
     modules = [m for n, m in f.get("processing", {}).items() if n.lower() in ("behavior", "behaviour")]
@@ -434,7 +439,7 @@ def _dataset_text(group, name: str) -> str:
     ds = group.get(name) if group is not None else None
     return _text(read_dataset(ds)).strip() if ds is not None and ds.shape == () else ""
 
-
+# %% ../nbs/03_nwb.ipynb #ce574043
 def _session(f) -> dict:
     "Session metadata of an open NWB file."
     start = _dataset_text(f, "session_start_time")
@@ -455,14 +460,14 @@ def _open_nwb(path: Path):
         raise DataError(f"{path}: not an NWB file (expected an HDF5 file with an 'nwb_version' attribute)")
     return open_local(path, "NWB file")  # no link leaves the file; read_dataset checks the storage of what it reads
 
-
-def read_nwb(path, series: str | None = None, schedule=None, key: str | None = None,
-             keep_uncertain: bool = True) -> Recording:
+# %% ../nbs/03_nwb.ipynb #f4c1521a
+def read_nwb(path,  # an NWB file
+             series: str | None = None,  # which RoiResponseSeries when the rule above should not choose (a path, a name, or a container name)
+             schedule=None,  # None (from the file's interval tables), a table name, False (none), or (onset_frame, label) pairs
+             key: str | None = None,  # the recording key; default the file's session_id (as `write_nwb` stores it), else the file stem
+             keep_uncertain: bool = True,  # keep identities marked '?' (without the '?'); False leaves those neurons unlabelled
+            ) -> Recording:
     "Read the calcium traces, neuron names, stimulus schedule and behaviour of an NWB file into a `Recording`."
-    # series: which RoiResponseSeries when the rule above should not choose (a path, a name, or a container name)
-    # schedule: None (from the file's interval tables), a table name, False (none), or (onset_frame, label) pairs
-    # key: the recording key; default the file's session_id (as `write_nwb` stores it), else the file stem
-    # keep_uncertain: keep identities marked '?' (without the '?'); False leaves those neurons unlabelled
     path = Path(path)
     with _open_nwb(path) as f:
         try:
@@ -490,8 +495,9 @@ def _recording(f, path: Path, series, schedule, key, keep_uncertain) -> Recordin
     return Recording(key=key or session["session_id"] or path.stem, neurons=names, traces=traces, fps=fps,
                      times=times, schedule=sched, behaviour=behaviour, source=str(path), meta=meta)
 
-
-def nwb_series(path) -> list[str]:
+# %% ../nbs/03_nwb.ipynb #70e92bb3
+def nwb_series(path,  # an NWB file
+              ) -> list[str]:
     "Paths of the RoiResponseSeries in an NWB file (what `read_nwb(series=...)` chooses from)."
     with _open_nwb(Path(path)) as f:
         return sorted(_all_series(f))
@@ -526,7 +532,7 @@ def _id_labels(rec: Recording) -> list[str]:
         unsure = set(info.loc[info["uncertain"].astype(bool), "name"])
     return ["" if n.startswith(PLACEHOLDER_PREFIX) else n + "?" if n in unsure else n for n in rec.neurons]
 
-
+# %% ../nbs/03_nwb.ipynb #830a8b1c
 def _subject(rec: Recording, subject: dict | None):
     "The Subject: what `subject` and `recording.meta['subject']` say, over the defaults described above."
     from pynwb.file import Subject
@@ -537,7 +543,7 @@ def _subject(rec: Recording, subject: dict | None):
         fields["description"] = "C. elegans" + (" hermaphrodite" if fields["sex"] == "O" else "")
     return Subject(**{k: v for k, v in fields.items() if v is not None})
 
-
+# %% ../nbs/03_nwb.ipynb #8db7dd1e
 def _clock(times: np.ndarray) -> dict:
     "`starting_time` and `rate` for regular frame times (to 1 ns, as NWB best practice asks), else `timestamps`."
     steps = np.round(np.diff(times), 9)
@@ -571,7 +577,7 @@ def _calcium_activity(nwb, rec: Recording, indicator: str, location: str, excita
     _neuron_ids(module, seg, labels)
     return series
 
-
+# %% ../nbs/03_nwb.ipynb #e11cf13a
 def _neuron_ids(module, segmentation, labels: list):
     "Add `NeuronIDs` (the community's label object) when the extension is installed; else say what is missing."
     cls = _segmentation_labels_class()
@@ -595,7 +601,7 @@ def _stimuli(nwb, rec: Recording):
         table.add_row(start_time=float(ends[on]), stop_time=float(ends[off]), stimulus=str(label))
     nwb.add_time_intervals(table)
 
-
+# %% ../nbs/03_nwb.ipynb #66cc8f53
 def _behaviour_series(nwb, rec: Recording, series, source):
     "Each behaviour column as a TimeSeries in `processing/behavior`, on the traces' clock."
     from pynwb import TimeSeries
@@ -615,16 +621,18 @@ def _behaviour_series(nwb, rec: Recording, series, source):
         module.add(TimeSeries(name=name, data=values, unit="n/a", description=f"behaviour: {name}", **clock))
 
 # %% ../nbs/03_nwb.ipynb #73af034b
-def write_nwb(recording: Recording, path, session_start_time: datetime | None = None,
-              session_description: str | None = None, subject: dict | None = None, file_fields: dict | None = None,
-              indicator: str = "GCaMP", location: str = "head", excitation_lambda: float = 488.0,
-              device: str = "microscope") -> Path:
+def write_nwb(recording: Recording,  # the recording to write
+              path,  # the NWB file to write (replaced atomically)
+              session_start_time: datetime | None = None,  # timezone-aware; default `recording.meta['session_start_time']`, else now
+              session_description: str | None = None,  # free text; default names the recording
+              subject: dict | None = None,  # NWB Subject fields (age, sex, strain, genotype, ...) overriding the defaults above
+              file_fields: dict | None = None,  # more NWBFile fields DANDI likes to see (experimenter, lab, institution, experiment_description, ...)
+              indicator: str = "GCaMP",  # calcium indicator, imaging-plane metadata NWB requires
+              location: str = "head",  # imaged body part, imaging-plane metadata NWB requires
+              excitation_lambda: float = 488.0,  # excitation wavelength in nm, imaging-plane metadata NWB requires
+              device: str = "microscope",  # microscope name, imaging-plane metadata NWB requires
+             ) -> Path:
     "Write a `Recording` as an NWB file in the community layout (atomically); returns the path."
-    # session_start_time: timezone-aware; default `recording.meta['session_start_time']`, else now
-    # session_description: free text; default names the recording
-    # subject: NWB Subject fields (age, sex, strain, genotype, ...) overriding the defaults above
-    # file_fields: more NWBFile fields DANDI likes to see (experimenter, lab, institution, experiment_description, ...)
-    # indicator, location, excitation_lambda, device: imaging-plane metadata NWB requires
     from pynwb import NWBHDF5IO, NWBFile
     rec, path = recording, Path(path)
     start = session_start_time or rec.meta.get("session_start_time") or datetime.now(timezone.utc)

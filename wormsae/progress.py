@@ -16,12 +16,17 @@ def quiet() -> bool:
     return any(env.get(f) for f in flags) or env.get("CI", "").lower() in {"1", "true", "yes"} \
         or env.get("WORMSAE_QUIET", "") not in {"", "0"}
 
+# %% auto #0
+__all__ = ['quiet', 'progress_bar']
 
-def progress_bar(iterable=None, total=None, desc: str = "", enabled: bool | None = None, **kwargs):
+# %% ../nbs/00_progress.ipynb #95767ee2
+def progress_bar(iterable=None,  # what to iterate over (or None for a bar updated by hand)
+                 total=None,  # number of steps, when `iterable` has no length
+                 desc: str = "",  # label shown before the bar
+                 enabled: bool | None = None,  # force the bar on (True) or off (False); None: off when `quiet()`
+                 **kwargs,  # more `tqdm` options
+                ):
     "A tqdm progress bar (notebook-aware), disabled when `quiet()` unless `enabled` forces it."
     from tqdm.auto import tqdm
     disable = quiet() if enabled is None else not enabled
     return tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr, leave=False, **kwargs)
-
-# %% auto #0
-__all__ = ['quiet', 'progress_bar']

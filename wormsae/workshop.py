@@ -20,11 +20,11 @@ __all__ = ['REQUIRED', 'FOR_NOTEBOOKS', 'OPTIONAL', 'REFERENCE_STEP_S', 'REFEREN
 @dataclass
 class Check:
     "One line of the laptop check."
-    name: str
+    name: str  # what was checked
     status: str  # "ok", "warn" or "MISSING"
-    detail: str
+    detail: str  # what was found, or what to do
 
-
+# %% ../nbs/16_workshop.ipynb #f66166e7
 REQUIRED = ["numpy", "pandas", "scipy", "torch", "matplotlib", "seaborn", "ipywidgets", "h5py", "safetensors",
             "tqdm", "platformdirs"]
 FOR_NOTEBOOKS = ["jupyterlab", "jupyterlab_widgets"]
@@ -39,7 +39,7 @@ def _package(name: str, required: bool = True) -> Check:
     except Exception as e:  # any import failure means the notebook cell will fail
         return Check(name, "MISSING" if required else "warn", f"cannot import ({type(e).__name__}: {e})")
 
-
+# %% ../nbs/16_workshop.ipynb #23fa9c08
 def check_python() -> Check:
     ok = sys.version_info >= (3, 10)
     return Check("python", "ok" if ok else "MISSING", sys.version.split()[0] + ("" if ok else " (need 3.10 or newer)"))
@@ -49,7 +49,8 @@ REFERENCE_STEP_S = 0.016  # seconds per training step on the project's 2-core te
 REFERENCE_DEMO_S = 62.0  # wormsae demo on those machines, measured the same day (calibration)
 
 
-def check_speed(steps: int = 100) -> Check:
+def check_speed(steps: int = 100,  # training steps to time
+               ) -> Check:
     "Time a short training run and estimate the demo's duration."
     import torch
     from wormsae.sae import SAE, SAEConfig, loss_terms
@@ -70,7 +71,8 @@ def check_speed(steps: int = 100) -> Check:
                                   f"`wormsae demo` should take about {demo / 60:.1f} min{gpu}")
 
 # %% ../nbs/16_workshop.ipynb #d6dcfe82
-def check_cache(build: bool = True) -> list[Check]:
+def check_cache(build: bool = True,  # build the cache when it is missing or corrupt
+               ) -> list[Check]:
     "The virtual worm cache (built now if missing or corrupt) and the free disk space there."
     from wormsae.virtual import EXAMPLE_PARAMS, cache_is_valid, cache_root, example_folder
     root = cache_root()
@@ -92,7 +94,10 @@ def check_cache(build: bool = True) -> list[Check]:
     return checks
 
 # %% ../nbs/16_workshop.ipynb #f1d4536d
-def laptop_check(say=print, build_cache: bool = True, speed_steps: int = 100) -> bool:
+def laptop_check(say=print,  # where each line goes
+                 build_cache: bool = True,  # build the virtual worm cache when missing
+                 speed_steps: int = 100,  # training steps the speed check times
+                ) -> bool:
     "Run every check, print a line each and a verdict; True when nothing is missing."
     checks = [check_python()]
     checks += [_package(p) for p in REQUIRED]
