@@ -96,12 +96,12 @@ def main():
                                [timed(lambda: setattr(ex.neuron_filter, "value", p))
                                 for p in ["ASH", "AVA", "AWC", "RIA", "", "AIB", "SMD", ""]], base)
     results["stimulus filter"] = report("filter by stimulus", [timed(lambda: setattr(ex.stimulus_filter, "value", s))
-                                                               for s in it.psth["stimuli"]], base)
+                                                               for s in it.stimuli], base)
 
     t0 = timed(lambda: globals().update(wx=WindowExplorer(it)))
     wx = globals()["wx"]
     print(f"WindowExplorer: built in {t0[0]:.2f} s")
-    stimuli = list(it.psth["stimuli"])
+    stimuli = list(it.stimuli)
     first = [x for x in stimuli if x != wx.stimulus]
     results["stimulus"] = report("switch stimulus, first visit", [timed(lambda: setattr(wx.stimulus_select, "value", s))
                                                                   for s in first], base)

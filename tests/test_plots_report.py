@@ -114,16 +114,16 @@ def test_window_data_hand_computed_frames():
                                presentation_s=15)
     col = Collection([rec])
     it = interpret(NeuronBasis.fit(col), col, n_null=10)
-    wd = plots.window_data(it, "hand", "X", repeat=0, context_s=(-10, 20))
-    np.testing.assert_array_equal(wd["frames"], np.arange(80, 140))  # 100 - 10 s * 2 fps ... 100 + 20 s * 2 fps
-    np.testing.assert_allclose(wd["times"][[0, 1, -1]], [-10.0, -9.5, 19.5])
-    assert (wd["onset"], wd["offset"]) == (100, 130)
-    assert wd["neurons"] == ["up", "flat"]
-    wd = plots.window_data(it, 0, "X", repeat=1, context_s=(-60, 60))
-    assert (wd["frames"][0], wd["frames"][-1]) == (180, 399)  # clipped at the end of the recording
-    assert wd["presentations"][["label", "start", "end"]].values.tolist() == [["Y", -50.0, -35.0], ["X", 0.0, 15.0]]
+    wd = it.window("hand", "X", repeat=0, context_s=(-10, 20))
+    np.testing.assert_array_equal(wd.frames, np.arange(80, 140))  # 100 - 10 s * 2 fps ... 100 + 20 s * 2 fps
+    np.testing.assert_allclose(wd.times[[0, 1, -1]], [-10.0, -9.5, 19.5])
+    assert (wd.onset, wd.offset) == (100, 130)
+    assert wd.neurons == ["up", "flat"]
+    wd = it.window(0, "X", repeat=1, context_s=(-60, 60))
+    assert (wd.frames[0], wd.frames[-1]) == (180, 399)  # clipped at the end of the recording
+    assert wd.presentations[["label", "start", "end"]].values.tolist() == [["Y", -50.0, -35.0], ["X", 0.0, 15.0]]
     with pytest.raises(ValueError, match="no presentation of 'X' with repeat 2; it has repeats \\[0, 1\\]"):
-        plots.window_data(it, 0, "X", repeat=2)
+        it.window(0, "X", repeat=2)
 
 
 def test_window_without_schedule_says_so():
@@ -132,7 +132,7 @@ def test_window_without_schedule_says_so():
     col = Collection([other, rec])
     it = interpret(NeuronBasis.fit(col), col, n_null=10)
     with pytest.raises(ValueError, match="recording 'plain' has no stimulus schedule"):
-        plots.window_data(it, "plain", "A")
+        it.window("plain", "A")
     plots.plot_activation(it, 0, recording="plain")  # no presentations to shade: still draws
 
 
@@ -143,12 +143,12 @@ def test_window_reconstruction_is_decode_of_encode(planted):
     norm = fit_norm(planted, per_recording=True)
     sae = SAE(SAEConfig(d_in=6, d_sae=12, activation="topk", k=3, neurons=list(norm.neurons)), norm, seed=0)
     it = interpret(sae, planted, n_null=20)
-    wd = plots.window_data(it, 2, "A", repeat=1)
+    wd = it.window(2, "A", repeat=1)
     Z, M, _ = prepare_inputs(sae, planted[2])
-    expected = sae.decode_z(sae.encode_z(Z[wd["frames"]], M[wd["frames"]]))
-    cols = [sae.neurons.index(n) for n in wd["neurons"]]
-    np.testing.assert_allclose(wd["recon"], expected[:, cols].T, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(wd["neuron_z"], np.where(M, Z, np.nan)[wd["frames"]][:, cols].T, rtol=1e-6)
+    expected = sae.decode_z(sae.encode_z(Z[wd.frames], M[wd.frames]))
+    cols = [sae.neurons.index(n) for n in wd.neurons]
+    np.testing.assert_allclose(wd.recon, expected[:, cols].T, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(wd.neuron_z, np.where(M, Z, np.nan)[wd.frames][:, cols].T, rtol=1e-6)
     fig = plots.plot_window(it, 2, "A", repeat=1, data=wd)
     assert fig.axes[0].get_xlabel() == "time from the onset of A (s)"
 

@@ -118,14 +118,14 @@ def test_degrades_with_messages_not_exceptions(interp):
 
 
 def test_window_explorer_plots_the_chosen_window(interp):
-    rec = interp.collection[4]
+    rec = interp.recording(4)
     wx = wg.WindowExplorer(interp, recording="p4", stimulus="A", context_s=(-10, 30))
     onsets = rec.schedule.query("label == 'A'").sort_values("repeat").onset_frame.tolist()
     lag = (round(-10 * rec.fps), round(30 * rec.fps))
     assert wx.shown["frames"] == (onsets[0] + lag[0], onsets[0] + lag[1])
-    wd = wg.window_data(interp, "p4", "A", 0, (-10, 30))
-    assert wx.shown["neurons"] == wd["neurons"] and wx.shown["units"] == wd["unit_names"]
-    assert wx.shown["trace_neurons"] == wd["neurons"][:3]
+    wd = interp.window("p4", "A", 0, context_s=(-10, 30))
+    assert wx.shown["neurons"] == wd.neurons and wx.shown["units"] == wd.unit_names
+    assert wx.shown["trace_neurons"] == wd.neurons[:3]
     assert [label for label, _ in wx.repeat_select.options] == ["0", "1", "2"]
     wx.repeat_select.value = 2
     assert (wx.shown["repeat"], wx.shown["frames"]) == (2, (onsets[2] + lag[0], onsets[2] + lag[1]))
@@ -140,8 +140,8 @@ def test_window_explorer_plots_the_chosen_window(interp):
 
 def test_window_data_is_cached_and_traces_reuse_it(interp, monkeypatch):
     calls = []
-    real = wg.window_data
-    monkeypatch.setattr(wg, "window_data", lambda *a, **k: calls.append(a[1:4]) or real(*a, **k))
+    real = type(interp).window
+    monkeypatch.setattr(type(interp), "window", lambda self, *a, **k: calls.append(a[:3]) or real(self, *a, **k))
     wx = wg.WindowExplorer(interp, recording=0, stimulus="A")
     wx.trace_select.value = ("F",)
     wx.repeat_select.value = 1
@@ -203,9 +203,9 @@ def test_explorers_on_real_recordings(flavell_interp):
     assert sorted(u for _, u in ex.options) == ava  # each neuron unit reads only itself
     assert ex.shown["unit_name"].startswith("AVA")
     ex.animal.value = 2
-    assert ex.shown["recording"] == it.collection.keys[2]
+    assert ex.shown["recording"] == it.keys[2]
     wx = wg.WindowExplorer(it, recording=1)
-    rec = it.collection[1]
+    rec = it.recording(1)
     assert wx.shown["stimulus"] == "reversal" and wx.shown["messages"] == []
     assert [v for _, v in wx.repeat_select.options] == list(range(len(rec.schedule)))
     wx.repeat_select.value = 5
@@ -216,7 +216,6 @@ def test_explorers_on_real_recordings(flavell_interp):
 
 def test_on_a_trained_sae():
     "A small SAE on the virtual worm: the neuron filter agrees with the card's weights, the explorers follow."
-    from wormsae.plots import top_weights
     from wormsae.sae import SAEConfig
     from wormsae.train import TrainConfig, train_sae
     from wormsae.virtual import virtual_worm
@@ -225,8 +224,8 @@ def test_on_a_trained_sae():
     sae = train_sae(col, SAEConfig(d_in=len(col.neurons), d_sae=48, activation="topk", k=6),
                     TrainConfig(steps=60, n_val=0, progress=False)).sae
     it = interpret(sae, col, n_null=50, progress=False)
-    reads = wg.top_neuron_names(it, "reads", 5)
-    assert all(reads[u] == top_weights(it, u, "encoder", 5).neuron.tolist() for u in range(48))
+    reads = it.top_neuron_names("reads", 5)
+    assert all(reads[u] == it.top_weights(u, "encoder", 5).neuron.tolist() for u in range(48))
     name = reads[7][0]
     ex = wg.UnitExplorer(it).filter(neuron=name, which="reads")
     assert 7 in [u for _, u in ex.options]

@@ -26,8 +26,8 @@ __all__ = ['TRACE_CMAP', 'TRACE_RANGE', 'PlotFigure', 'new_figure', 'add_axes_in
            'unit_index', 'recording_index', 'behaviour_channel', 'ActivationView', 'plot_activation', 'psth_data',
            'window_spans', 'significant_windows', 'PsthView', 'plot_psth', 'top_units', 'plot_psth_grid',
            'selectivity_matrix', 'plot_selectivity', 'top_weights', 'card_title', 'UnitCardView', 'card_layout',
-           'plot_unit_card', 'plot_training', 'pareto_front', 'plot_frontier', 'plot_comparison', 'find_presentation',
-           'window_data', 'WindowView', 'plot_window']
+           'plot_unit_card', 'plot_training', 'pareto_front', 'plot_frontier', 'plot_comparison', 'WindowView',
+           'plot_window']
 
 # %% ../nbs/12_plots.ipynb #6bdb7a05
 class PlotFigure(Figure):
@@ -785,135 +785,57 @@ def plot_comparison(
     a1.legend(fontsize=8, frameon=False, title="")
     return fig
 
-# %% ../nbs/12_plots.ipynb #78de9be2
-def find_presentation(rec: Recording, stimulus, repeat: int = 0):
-    "The schedule row of one presentation, or a ValueError saying what the recording offers."
-    s = rec.schedule
-    if not len(s):
-        raise ValueError(f"recording {rec.key!r} has no stimulus schedule, so it has no stimulus windows")
-    rows = s[(s.label == stimulus) & (s.repeat == repeat)]
-    if not len(rows):
-        reps = s.repeat[s.label == stimulus].tolist()
-        offer = f"repeats {reps} of it" if reps else f"stimuli {list(dict.fromkeys(s.label))}"
-        raise ValueError(f"recording {rec.key!r} has no presentation of {stimulus!r} with repeat {repeat}; it has {offer}")
-    return rows.iloc[0]
+# %% ../nbs/12_plots.ipynb #1f5ee1b1
+from .interp import StimulusWindow
 
-
-def _change(X, times, base, resp):
-    "Mean over the response period minus mean over the baseline, per column (NaN ignored)."
-    b, r = (times >= base[0]) & (times < base[1]), (times >= resp[0]) & (times < resp[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN, quietly
-        return np.nanmean(X[r], 0) - np.nanmean(X[b], 0)
-
-
-def window_data(
-    interp,  # an `Interpretation` (its model, collection and activations are used)
-    recording,  # position or key
-    stimulus: str,
-    repeat: int = 0,  # which presentation of the stimulus (0 = first)
-    context_s=(-30.0, 60.0),  # seconds before and after the onset
-    neurons=None,  # names, in this order (default: the `max_neurons` that change most)
-    max_neurons: int = 30,
-    units=None,  # numbers or names (default: the `max_units` that change most)
-    max_units: int = 20,
-) -> dict:
-    "Everything a stimulus-window view shows, as arrays (see the text above for the keys)."
-    from wormsae.dictionary import prepare_inputs
-    r = recording_index(interp, recording)
-    rec, model = interp.collection[r], interp.model
-    pres = find_presentation(rec, stimulus, repeat)
-    onset, offset = int(pres.onset_frame), int(pres.offset_frame)
-    a = max(0, onset + int(round(context_s[0] * rec.fps)))
-    b = min(rec.n_frames, onset + int(round(context_s[1] * rec.fps)))
-    frames = np.arange(a, b)
-    times = rec.times[frames] - rec.times[onset]
-    windows = window_spans(interp)
-    spans = dict(windows)
-    base, resp = spans.pop("baseline"), (0.0, max(e for _, e in spans.values()))
-    Z, M, _ = prepare_inputs(model, rec)
-    Zw = np.where(M[frames], Z[frames], np.nan).astype(np.float64)
-    observed = M.any(0)
-    if neurons is None:
-        change = _change(Zw, times, base, resp)
-        cand = np.flatnonzero(observed & np.isfinite(change))
-        pick = cand[np.argsort(-np.abs(change[cand]), kind="stable")[:max_neurons]]
-        pick = pick[np.argsort(-change[pick], kind="stable")]
-    else:
-        pick = np.array(_pick(model.neurons, list(neurons), "neurons", "the model"), int)
-    A = interp.activations[r]
-    scale = A.std(0)
-    Aw = A[frames]
-    uchange = _change(Aw, times, base, resp) / np.maximum(scale, 1e-9)
-    if units is None:
-        upick = np.argsort(-np.abs(np.nan_to_num(uchange)), kind="stable")[:max_units]
-        upick = upick[np.argsort(-np.nan_to_num(uchange[upick]), kind="stable")]
-    else:
-        upick = np.array([unit_index(interp, u) for u in units], int)
-    recon = np.asarray(model.decode_z(Aw), np.float64)[:, pick]
-    return {
-        "key": rec.key, "recording": r, "stimulus": stimulus, "repeat": int(repeat), "onset": onset, "offset": offset,
-        "fps": rec.fps, "frames": frames, "times": times, "windows": windows,
-        "presentations": presentations(rec, rec.times[a], rec.times[b - 1] + 1 / rec.fps).assign(
-            start=lambda d: d.start - rec.times[onset], end=lambda d: d.end - rec.times[onset]),
-        "neurons": [model.neurons[i] for i in pick], "neuron_z": Zw[:, pick].T, "neuron_change": _change(Zw[:, pick], times, base, resp),
-        "recon": recon.T, "recon_r": _nan_corr(Zw[:, pick], recon),
-        "units": [int(u) for u in upick], "unit_names": [interp.units.unit_name.iloc[u] for u in upick],
-        "unit_acts": Aw[:, upick].T, "unit_scale": scale[upick], "unit_change": uchange[upick],
-    }
-
-
-def _nan_corr(X, Y) -> np.ndarray:
-    "Pearson r of each column of X with the same column of Y, over the rows where both are finite (NaN if fewer than 3 or constant)."
-    ok = np.isfinite(X) & np.isfinite(Y)
-    n = ok.sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dx = np.where(ok, X - np.where(ok, X, 0).sum(0) / n, 0)
-        dy = np.where(ok, Y - np.where(ok, Y, 0).sum(0) / n, 0)
-        sxx, syy = (dx * dx).sum(0), (dy * dy).sum(0)
-        r = (dx * dy).sum(0) / np.sqrt(sxx * syy)
-    return np.where((n >= 3) & (sxx > 0) & (syy > 0), r, np.nan)
-
-# %% ../nbs/12_plots.ipynb #affce70e
+# %% ../nbs/12_plots.ipynb #f6b41b68
 def _outline(ax, pres):
     "Dashed white lines at the start and end of each presentation."
     for p in pres.itertuples():
         for x in (p.start, p.end):
             ax.axvline(x, color="white", lw=0.9, ls="--", alpha=0.9)
 
-
-def _unit_heat(wd) -> tuple:
+# %% ../nbs/12_plots.ipynb #35adf719
+def _unit_heat(window: StimulusWindow) -> tuple:
     "Unit activations scaled by their standard deviation, and the colour map and range to show them."
-    A = wd["unit_acts"] / np.maximum(wd["unit_scale"], 1e-9)[:, None]
+    A = window.unit_acts / np.maximum(window.unit_scale, 1e-9)[:, None]
     v = max(float(np.nanpercentile(np.abs(A), 99)) if A.size else 1.0, 1.0)
     return (A, "RdBu_r", -v, v) if (A < 0).any() else (A, "magma", 0.0, v)
 
-
+# %% ../nbs/12_plots.ipynb #58003d78
 def _row_texts(ax, n: int) -> list:
     "n empty row names left of a heatmap: plain texts, which draw again at a fraction of the cost of tick labels."
     size = 7 if n > 25 else 8
     return [ax.text(-0.006, i, "", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=size)
             for i in range(n)]
 
-
+# %% ../nbs/12_plots.ipynb #821d43d9
 class WindowView:
     "`plot_window`'s figure, redrawn in place while windows keep the same numbers of rows and traces."
 
     TRACE_STEP = 4.0  # vertical offset between stacked traces (standard deviations)
 
-    def __init__(self, interp):
-        self.interp, self.colors, self.shape, self.figure = interp, stimulus_colors(_interp_stimuli(interp)), None, None
+    def __init__(
+        self,
+        interp,  # an `Interpretation` (its stimuli give the colours)
+    ):
+        self.interp, self.colors, self.shape, self.figure = interp, stimulus_colors(interp.all_stimuli), None, None
 
-    def show(self, wd: dict, trace_neurons=None) -> Figure:
-        "Draw a `window_data` result, with actual vs reconstructed traces of `trace_neurons` (default: the first three)."
-        trace_neurons = list(wd["neurons"][:3] if trace_neurons is None else trace_neurons)
-        rows = _pick(wd["neurons"], trace_neurons, "neurons", "the window data")
-        shape = (len(wd["neurons"]), len(wd["units"]), len(trace_neurons))  # the frames may vary: images take any width
+    def show(
+        self,
+        window: StimulusWindow,  # what to draw: `interp.window(...)`
+        trace_neurons=None,  # neurons drawn as actual vs reconstructed traces (default: the first three)
+    ) -> Figure:
+        "Draw a stimulus window, with actual vs reconstructed traces of `trace_neurons`."
+        trace_neurons = list(window.neurons[:3] if trace_neurons is None else trace_neurons)
+        rows = _pick(window.neurons, trace_neurons, "neurons", "the window data")
+        shape = (len(window.neurons), len(window.units), len(trace_neurons))  # the frames may vary: images take any width
         if shape != self.shape:
-            self._build(*shape, frames=len(wd["times"]))
-        self._fill(wd, trace_neurons, rows)
+            self._build(*shape, frames=len(window.times))
+        self._fill(window, trace_neurons, rows)
         return self.figure
 
+    # --- a new figure ---
     def _build(self, n: int, u: int, k: int, frames: int):
         "A new figure for n neurons, u units and k traces, with placeholders for the data."
         hn, hu, ht = max(n, 8) * 0.135, max(u, 8) * 0.135, 1.9  # inches (8 rows at least, for the colour bars)
@@ -925,14 +847,23 @@ class WindowView:
         self.ax_u = add_axes_inches(fig, left, 0.55 + ht + 0.35, width, hu)
         self.ax_n = add_axes_inches(fig, left, 0.55 + ht + 0.35 + hu + 0.12, width, hn)
         cbar = lambda h, b: add_axes_inches(fig, left + width + 0.12, b, 0.12, h)
-        self.im_n = _heatmap(self.ax_n, np.full((n, frames), np.nan), 0, 1, None, label="z (model input)",
-                             cax=cbar(hn, H - 0.75 - hn))
+        self._build_heatmaps(n, u, frames, cbar(hn, H - 0.75 - hn), lambda: cbar(hu, 0.55 + ht + 0.35))
+        self._build_traces(k, frames)
+        self.title = fig.text(0.1 / W, 1 - 0.1 / H, "", ha="left", va="top", fontsize=10)
+        self.shape, self.per_window = (n, u, k), []
+
+    def _build_heatmaps(self, n: int, u: int, frames: int, cax_n, make_cax_u):
+        "Empty heatmaps of neurons and units (colour bars in `cax_n` and `make_cax_u()`), their row names, the strip."
+        self.im_n = _heatmap(self.ax_n, np.full((n, frames), np.nan), 0, 1, None, label="z (model input)", cax=cax_n)
         self.im_u = _heatmap(self.ax_u, np.full((u, frames), np.nan), 0, 1, None, cmap="magma", vmin=0, vmax=1,
-                             label="activation / sd", cax=cbar(hu, 0.55 + ht + 0.35))
+                             label="activation / sd", cax=make_cax_u())
         self.neuron_labels, self.unit_labels = _row_texts(self.ax_n, n), _row_texts(self.ax_u, u)
         for ax in (self.ax_n, self.ax_u):
             ax.tick_params(labelbottom=False)
         self.strip = _strip_axes(self.ax_n)
+
+    def _build_traces(self, k: int, frames: int):
+        "k empty pairs of lines (actual, reconstruction) with their labels, and the legend."
         empty, self.traces, self.trace_labels = np.full(frames, np.nan), [], []
         for j in range(k):
             col = matplotlib.colormaps["tab10"](j % 10)
@@ -945,58 +876,69 @@ class WindowView:
         self.ax_t.legend(handles=[Line2D([], [], color="0.2", lw=1, label="actual"),
                                   Line2D([], [], color="0.2", lw=1.3, ls="--", label="reconstruction")],
                          loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=7, frameon=False, borderaxespad=0.1)
-        self.title = fig.text(0.1 / W, 1 - 0.1 / H, "", ha="left", va="top", fontsize=10)
-        self.shape, self.per_window = (n, u, k), []
 
-    def _fill(self, wd: dict, trace_neurons: list, rows: list):
+    # --- one window's data ---
+    def _fill(self, w: StimulusWindow, trace_neurons: list, rows: list):
         "Put one window's data into the figure; the presentation marks of the previous window are removed."
         for artist in self.per_window:
             artist.remove()
         self.per_window = []  # already gone, even if drawing this window fails
-        t, pres = wd["times"], wd["presentations"]
-        x0, x1 = t[0], t[-1] + 1 / wd["fps"]
-        n, u = len(wd["neurons"]), len(wd["units"])
+        x0, x1 = w.times[0], w.times[-1] + 1 / w.fps
         for ax in (self.ax_t, self.ax_u, self.ax_n):
             ax.set_xlim(x0, x1)
-        self.im_n.set_data(np.ma.masked_invalid(wd["neuron_z"]))
+        self._fill_heatmaps(w, x0, x1)
+        self.per_window = self._mark_presentations(w.presentations)
+        self._fill_traces(w, trace_neurons, rows)
+        self.ax_t.set_xlabel(safe_text(f"time from the onset of {w.stimulus} (s)"))
+        self.title.set_text(safe_text(f"{w.key}: {w.stimulus}, repeat {w.repeat} (onset at {w.onset / w.fps:.0f} s); "
+                                      f"{len(w.neurons)} neurons, {len(w.units)} units"))
+
+    def _fill_heatmaps(self, w: StimulusWindow, x0: float, x1: float):
+        "Neuron and unit heatmaps spanning x0 to x1 seconds, with their row names."
+        n, u = len(w.neurons), len(w.units)
+        self.im_n.set_data(np.ma.masked_invalid(w.neuron_z))
         self.im_n.set_extent((x0, x1, n - 0.5, -0.5))
-        A, cmap, lo, hi = _unit_heat(wd)
+        A, cmap, lo, hi = _unit_heat(w)
         self.im_u.set_data(np.ma.masked_invalid(A))
         self.im_u.set_extent((x0, x1, u - 0.5, -0.5))
         self.im_u.set_cmap(_cmap(cmap))
         self.im_u.set_clim(lo, hi)
-        for texts, names in ((self.neuron_labels, wd["neurons"]), (self.unit_labels, wd["unit_names"])):
+        for texts, names in ((self.neuron_labels, w.neurons), (self.unit_labels, w.unit_names)):
             for text, name in zip(texts, names):
                 text.set_text(safe_text(name))
-        self.per_window = (_added(self.ax_n, lambda: _outline(self.ax_n, pres)) +
-                           _added(self.ax_u, lambda: _outline(self.ax_u, pres)) +
-                           _added(self.strip, lambda: _strip_blocks(self.strip, pres, self.colors, True)) +
-                           _added(self.ax_t, lambda: _shade(self.ax_t, pres, self.colors)))
+
+    def _mark_presentations(self, pres) -> list:
+        "Outline the presentations on the heatmaps, label them on the strip, shade them behind the traces; the artists added."
+        return (_added(self.ax_n, lambda: _outline(self.ax_n, pres)) +
+                _added(self.ax_u, lambda: _outline(self.ax_u, pres)) +
+                _added(self.strip, lambda: _strip_blocks(self.strip, pres, self.colors, True)) +
+                _added(self.ax_t, lambda: _shade(self.ax_t, pres, self.colors)))
+
+    def _fill_traces(self, w: StimulusWindow, trace_neurons: list, rows: list):
+        "Actual and reconstructed traces of the chosen neurons, stacked, each labelled with its correlation."
         shown = []
         for j, (name, i) in enumerate(zip(trace_neurons, rows)):
             actual, recon = self.traces[j]
-            actual.set_data(t, wd["neuron_z"][i] - j * self.TRACE_STEP)
-            recon.set_data(t, wd["recon"][i] - j * self.TRACE_STEP)
-            self.trace_labels[j].set_text(safe_text(f"{name}\nr={wd['recon_r'][i]:.2f}"))
+            actual.set_data(w.times, w.neuron_z[i] - j * self.TRACE_STEP)
+            recon.set_data(w.times, w.recon[i] - j * self.TRACE_STEP)
+            self.trace_labels[j].set_text(safe_text(f"{name}\nr={w.recon_r[i]:.2f}"))
             shown += [actual.get_ydata(), recon.get_ydata()]
         self.ax_t.set_ylim(*_padded_limits(np.concatenate(shown) if shown else [], empty=(-1.0, 1.0)))
-        self.ax_t.set_xlabel(safe_text(f"time from the onset of {wd['stimulus']} (s)"))
-        self.title.set_text(safe_text(f"{wd['key']}: {wd['stimulus']}, repeat {wd['repeat']} "
-                                      f"(onset at {wd['onset'] / wd['fps']:.0f} s); {n} neurons, {u} units"))
 
-
+# %% ../nbs/12_plots.ipynb #93e69b47
 def plot_window(
     interp,  # an `Interpretation`
     recording,  # position or key
-    stimulus: str,
-    repeat: int = 0,  # which presentation of the stimulus
+    stimulus: str,  # a stimulus label
+    repeat: int = 0,  # which presentation of the stimulus (0 = first)
     context_s=(-30.0, 60.0),  # seconds before and after the onset
     neurons=None,  # names for the heatmap (default: those that change most)
-    max_neurons: int = 30,
-    max_units: int = 20,
+    max_neurons: int = 30,  # neurons in the heatmap when `neurons` is not given
+    max_units: int = 20,  # units in the heatmap, those that change most
     trace_neurons=None,  # neurons drawn as actual vs reconstructed traces (default: the first three)
-    data: dict | None = None,  # a `window_data` result to draw (the other data arguments are then ignored)
+    data: StimulusWindow | None = None,  # a window to draw (the other data arguments are then ignored)
 ) -> Figure:
     "Named neurons, most changed SAE units, and actual vs reconstructed traces around one presentation."
-    wd = data or window_data(interp, recording, stimulus, repeat, context_s, neurons, max_neurons, max_units=max_units)
-    return WindowView(interp).show(wd, trace_neurons)
+    w = data if data is not None else interp.window(recording, stimulus, repeat, context_s=context_s, neurons=neurons,
+                                                    max_neurons=max_neurons, max_units=max_units)
+    return WindowView(interp).show(w, trace_neurons)
