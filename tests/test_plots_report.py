@@ -252,6 +252,16 @@ def test_report_is_atomic(interp, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
 
 
+def test_figures_drawn_ahead_give_the_same_page(interp, tmp_path):
+    from wormsae.report import ReportFigures, _fork_usable
+    ahead = ReportFigures(interp, parallel=True)
+    assert ahead.in_worker == _fork_usable()
+    forked = write_report(interp, tmp_path / "ahead.html", figures=ahead).read_bytes()
+    here = write_report(interp, tmp_path / "here.html", figures=ReportFigures(interp, parallel=False)).read_bytes()
+    assert forked == here and b"data:image/png;base64," in here
+    assert not ahead.in_worker  # the worker was read and stopped
+
+
 def test_interpretation_report_delegates(interp, tmp_path):
     p = interp.report(tmp_path / "x.html", max_cards=1)
     assert p.exists() and "Unit cards" in p.read_text()

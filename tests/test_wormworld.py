@@ -819,3 +819,19 @@ def test_random_csvs_load_exactly_or_raise_data_error(tmp_path, case):
 @given(case=random_csv(extended=True))
 def test_random_csvs_with_former_bug_triggers(tmp_path, case):
     check_random_csv(tmp_path, case)
+
+
+def test_the_fast_read_of_plain_files_gives_the_wide_reads_recordings(monkeypatch):
+    import wormsae.wormworld as ww
+    from wormsae.virtual import example_folder
+    paths = sorted(example_folder().glob("*.csv"))[:3]
+    names = ww._column_names(paths[0])
+    assert ww._plain_frames(paths[0], names, ww._frame_columns(names, paths[0])[1], None) is not None  # fast road taken
+    fast = [read_wormworld_csv(p) for p in paths]
+    monkeypatch.setattr(ww, "_plain_frames", lambda *a: None)
+    for a, b in zip(fast, [read_wormworld_csv(p) for p in paths]):
+        assert (a.key, a.neurons, a.fps, a.traces.dtype) == (b.key, b.neurons, b.fps, b.traces.dtype)
+        assert np.array_equal(a.traces, b.traces, equal_nan=True) and np.isnan(a.traces).any()
+        pd.testing.assert_frame_equal(a.schedule, b.schedule)
+        for k in ("neuron_info", "neuron_metadata", "low_confidence"):
+            pd.testing.assert_frame_equal(a.meta[k], b.meta[k])

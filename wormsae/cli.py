@@ -81,7 +81,7 @@ def _write_run(out: Path, kind: str, write) -> Path:
         (tmp / RUN_MANIFEST).write_text(json.dumps(manifest, indent=1))
     return out
 
-# %% ../nbs/15_cli.ipynb #6566df5c
+# %% ../nbs/15_cli.ipynb #c414a394
 def _default_out(prefix: str) -> Path:
     return Path.cwd() / f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
 
@@ -93,6 +93,7 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
     from wormsae.dictionary import PCA
     from wormsae.interp import InterpConfig
     from wormsae.metrics import baseline_verdict, evaluate, held_out_baselines
+    from wormsae.report import draw_ahead
     out = check_out(out or _default_out("wormsae-demo"), "demo", force)
     tc = ws.TrainConfig(seed=seed, **({"steps": steps} if steps else {}))
     InterpConfig(n_null=n_null, seed=seed)
@@ -103,27 +104,35 @@ def run_demo(out=None, n_null: int = 1000, seed: int = 0, steps: int | None = No
     res = ws.train_sae(col, train_cfg=tc)
     held, train = ws.Collection([col[k] for k in res.val_keys]), ws.Collection([col[k] for k in res.train_keys])
     pca = PCA(max(1, round(res.metrics["l0"]))).fit(train, norm=res.sae.norm)
-    pca_fvu = evaluate(pca, held)["fvu"]
-    mcc = evaluate(res.sae, held, truth)["mcc"]
-    say(_training_lines(res, pca, pca_fvu, mcc))
     baselines = held_out_baselines(res.sae, train, held, pca=pca)
+    pca_fvu, mcc = _pca_fvu(baselines), evaluate(res.sae, held, truth)["mcc"]
+    say(_training_lines(res, pca, pca_fvu, mcc))
     say("\nbaselines on the held-out animals:\n  " + "\n  ".join(baseline_verdict(baselines)))
     interp = ws.interpret(res.sae, col, n_null=n_null, seed=seed)
     if calibrate:
         interp.calibrate(n_draws=calibrate, seed=seed)
     say(_findings(interp, truth))
-    others = {"neurons": ws.NeuronBasis(res.sae.norm), "PCA": pca}
-    comparison = ws.compare_selectivity({"SAE": interp, **{name: ws.interpret(model, col, n_null=n_null, seed=seed,
-                                                                            progress=False)
-                                                       for name, model in others.items()}})
-    say(_comparison_lines(comparison))
-    _write_run(out, "demo", lambda folder: _write_outputs(folder, res, interp, {"pca_fvu": pca_fvu, "mcc": mcc,
-                                                                          "pca_components": pca.n_components},
-                                                          comparison, baselines))
+    figures = draw_ahead(interp)  # a second process draws the SAE's figures while neurons and PCA are interpreted
+    try:
+        others = {"neurons": ws.NeuronBasis(res.sae.norm), "PCA": pca}
+        comparison = ws.compare_selectivity({"SAE": interp, **{name: ws.interpret(model, col, n_null=n_null, seed=seed,
+                                                                                progress=False)
+                                                           for name, model in others.items()}})
+        say(_comparison_lines(comparison))
+        extra = {"pca_fvu": pca_fvu, "mcc": mcc, "pca_components": pca.n_components}
+        _write_run(out, "demo", lambda folder: _write_outputs(folder, res, interp, extra, comparison, baselines, figures))
+    finally:
+        figures.close()
     say(f"\nwrote {out}  (report: {out / 'report.html'}; total {time.perf_counter() - t0:.0f} s)")
     return out
 
-# %% ../nbs/15_cli.ipynb #7f434476
+# %% ../nbs/15_cli.ipynb #1a4feef0
+def _pca_fvu(baselines) -> float:
+    "The PCA baseline's held-out FVU, from the baselines table (evaluated there once)."
+    row = baselines[(baselines.test == "reconstruction") & baselines.model.str.startswith("PCA")]
+    return float(row.value.iloc[0])
+
+
 def _training_lines(res, pca, pca_fvu, mcc) -> str:
     m = res.metrics
     return "\n".join([
@@ -174,7 +183,7 @@ def _comparison_lines(table) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(folder: Path, res, interp, extra: dict, comparison=None, baselines=None):
+def _write_outputs(folder: Path, res, interp, extra: dict, comparison=None, baselines=None, figures=None):
     "Model, tables, metrics and report into `folder` (the hidden sibling `_write_run` swaps into place)."
     from wormsae.interp import write_interpretation
     _write_training(folder, res, extra)
@@ -183,7 +192,7 @@ def _write_outputs(folder: Path, res, interp, extra: dict, comparison=None, base
         comparison.to_csv(folder / "interpretation_comparison.csv", index=False)
     if baselines is not None:
         baselines.to_csv(folder / "baselines.csv", index=False)
-    interp.report(folder / "report.html", train_result=res, comparison=comparison, baselines=baselines)
+    interp.report(folder / "report.html", train_result=res, comparison=comparison, baselines=baselines, figures=figures)
 
 
 def _write_training(folder: Path, res, extra: dict | None = None):
