@@ -355,7 +355,7 @@ def _matryoshka_mse(sae, acts, z, m):
     losses = [masked_mse(acts[..., :p] @ sae.W_dec[..., :p, :] + sae.b_dec, z, m) for p in sae.cfg.matryoshka]
     return torch.stack(losses).mean(0)
 
-# %% ../nbs/08_sae.ipynb #d091e1ae
+# %% ../nbs/08_sae.ipynb #05bf6a7b
 def _aux_loss(sae, pre, x_hat, z, m, acts):
     "AuxK: dead units' top pre-activations reconstruct the residual; also updates the firing counters."
     cfg = sae.cfg
@@ -363,18 +363,28 @@ def _aux_loss(sae, pre, x_hat, z, m, acts):
         fired = acts.amax(-2) > 0  # activations are never negative; a max is cheaper than any() on a comparison
         sae.frames_since_fired.add_(acts.shape[-2]).masked_fill_(fired, 0)
         dead = sae.frames_since_fired >= cfg.dead_after
-    n_dead = dead.sum(-1)  # per member when stacked
-    most_dead = int(n_dead.max())  # the step's one device sync
-    if cfg.aux_k == 0 or most_dead == 0 or not sae.training:
+    counts = dead.sum(-1).reshape(-1).tolist()  # dead units per member; the step's one device sync
+    if cfg.aux_k == 0 or max(counts) == 0 or not sae.training:
         return pre.new_zeros(pre.shape[:-2])
+    if pre.dim() == 2 or min(counts) > 0:
+        return _aux_recon_loss(pre, x_hat, z, m, dead, sae.W_dec, cfg.aux_k, max(counts))
+    # in a stack, only the members with dead units pay for the reconstruction (alone, the others would skip it)
+    some = torch.tensor([i for i, c in enumerate(counts) if c], device=pre.device)
+    part = _aux_recon_loss(*(t.index_select(0, some) for t in (pre, x_hat, z, m, dead, sae.W_dec)), cfg.aux_k,
+                           max(counts))
+    return pre.new_zeros(len(counts)).index_put((some,), part)
+
+
+def _aux_recon_loss(pre, x_hat, z, m, dead, W_dec, aux_k: int, most_dead: int):
+    "How badly the dead units' largest pre-activations reconstruct the residual, relative to its size."
     residual = (z - x_hat).detach() * m
     dead_pre = torch.relu(pre.masked_fill(~dead.unsqueeze(-2), float("-inf")).clamp_min(-1e9))
-    if most_dead > cfg.aux_k:  # keep each frame's aux_k largest; with fewer dead units, all of them are kept anyway
-        vals, idx = dead_pre.topk(cfg.aux_k, dim=-1)
+    if most_dead > aux_k:  # keep each frame's aux_k largest; with fewer dead units, all of them are kept anyway
+        vals, idx = dead_pre.topk(aux_k, dim=-1)
         dead_pre = torch.zeros_like(pre).scatter(-1, idx, vals)
-    recon = dead_pre @ sae.W_dec
+    recon = dead_pre @ W_dec
     scale = (residual ** 2).sum((-2, -1)).clamp_min(1e-8)
-    return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale * (n_dead > 0)
+    return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale
 
 
 @torch.no_grad()
