@@ -89,8 +89,8 @@ def bench_sweep():
         results[name] = res, total, parts
     (old, t_old, p_old), (new, t_new, p_new) = results["old"], results["new"]
     print(f"the new sweep is {t_old / t_new:.2f}x faster; its PCA rows {p_old['_pca_rows'] / p_new['_pca_rows']:.1f}x; "
-          f"its SAEs (the same code in both) {p_old['_run_all'] / p_new['_run_all']:.2f}x, which shows how much the "
-          "machine's load moved between the two runs")
+          f"its SAEs {p_old['_run_all'] / p_new['_run_all']:.2f}x (one configuration per stack in the old, four in the "
+          "new: the same arithmetic per member)")
     merged = old.table.merge(new.table, on=["activation", "k"], suffixes=("_old", "_new"))
     pca = merged[merged.activation == "pca"]
     print(f"PCA rows at the same sizes ({len(pca)}): largest held-out FVU difference "
