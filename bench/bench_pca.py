@@ -7,6 +7,7 @@ inside it), so both versions run side by side on the same data in the same proce
     python bench/bench_pca.py                 # PCA fits on the default data: old and new, three repeats each
     python bench/bench_pca.py --sizes 4 32    # other numbers of components
     python bench/bench_pca.py --sweep         # the default 8-config sweep, old and new (several minutes)
+    python bench/bench_pca.py --members       # one training step against the number of stacked members
 """
 import argparse
 import atexit
@@ -88,12 +89,41 @@ def bench_sweep():
         results[name] = res, total, parts
     (old, t_old, p_old), (new, t_new, p_new) = results["old"], results["new"]
     print(f"the new sweep is {t_old / t_new:.2f}x faster; its PCA rows {p_old['_pca_rows'] / p_new['_pca_rows']:.1f}x; "
-          f"its SAEs (the same code in both) {p_old['_run_all'] / p_new['_run_all']:.2f}x, which shows how much the "
-          "machine's load moved between the two runs")
+          f"its SAEs {p_old['_run_all'] / p_new['_run_all']:.2f}x (one configuration per stack in the old, four in the "
+          "new: the same arithmetic per member)")
     merged = old.table.merge(new.table, on=["activation", "k"], suffixes=("_old", "_new"))
     pca = merged[merged.activation == "pca"]
     print(f"PCA rows at the same sizes ({len(pca)}): largest held-out FVU difference "
           f"{np.abs(pca.fvu_old - pca.fvu_new).max():.1e}")
+
+
+def bench_members(steps: int = 60, repeats: int = 3):
+    "Seconds per member and step of the sweep's training loop (one thread), one configuration alone and four stacked."
+    import torch
+    from wormsae.dictionary import fit_inputs
+    from wormsae.sae import SAE, SAEConfig, SAEStack
+    from wormsae.train import TrainConfig, _optimise, member_seeds
+    torch.set_num_threads(1)
+    train, _ = ws.example().split(n_test=2, seed=0)
+    norm, Z, M = fit_inputs(train, True)
+    Z, M = torch.as_tensor(Z), torch.as_tensor(M)
+    tc = TrainConfig(steps=steps, n_seeds=2, progress=False, threads=1)
+    seeds = member_seeds(0, 2)
+    print(f"training steps of the default sweep's SAEs ({len(norm.neurons)} neurons, 2 seeds per configuration, "
+          f"1 thread), ms per member and step, medians of {repeats} runs of {steps} steps")
+    for act, field, values in (("topk", "k", (4, 8, 16, 32)), ("relu", "l1", (0.01, 0.03, 0.1, 0.3))):
+        cfgs = [SAEConfig(len(norm.neurons), expansion=2.0, activation=act, neurons=norm.neurons, **{field: v})
+                for v in values]
+        alone, stacked = [], []
+        for _ in range(repeats):
+            t = sum(timed(lambda: _optimise(SAEStack([SAE(c, norm, seed=s) for s in seeds]), Z, M, tc, seeds))[1]
+                    for c in cfgs)
+            alone.append(t / (steps * 2 * len(cfgs)))
+            stack = SAEStack([SAE(c, norm, seed=s) for c in cfgs for s in seeds])
+            stacked.append(timed(lambda: _optimise(stack, Z, M, tc, seeds * len(cfgs)))[1] / (steps * 2 * len(cfgs)))
+        a, b = 1000 * np.median(alone), 1000 * np.median(stacked)
+        print(f"  {act}, {field} in {values}: 2 members per stack {a:.1f} ms, {2 * len(cfgs)} members in one stack "
+              f"{b:.1f} ms ({a / b:.2f}x)")
 
 
 def time_parts(module, names):
@@ -113,5 +143,9 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16, 32])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", action="store_true", help="time the default sweep instead")
+    parser.add_argument("--members", action="store_true", help="time training steps against stacked members instead")
     args = parser.parse_args()
-    bench_sweep() if args.sweep else bench_fits(args.sizes, args.repeats)
+    if args.members:
+        bench_members(repeats=args.repeats)
+    else:
+        bench_sweep() if args.sweep else bench_fits(args.sizes, args.repeats)

@@ -1,11 +1,14 @@
 "Training: reproducibility, failure modes, metrics against planted truth, and the virtual-worm acceptance."
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 import wormsae as ws
 from wormsae.dictionary import PCA
 from wormsae.metrics import evaluate, match_features, seed_stability
+from wormsae.sae import SAEStack
+from wormsae.train import train_saes
 
 
 def planted(seed=0, F=16, N=24, T=4500, active=3, noise=0.02, missing=0.05):
@@ -187,3 +190,40 @@ def test_constant_or_empty_recordings_are_refused_before_training():
 def test_train_config_rejects_nonsense_at_construction(bad, words):
     with pytest.raises(ValueError, match=words):
         ws.TrainConfig(**bad)
+
+
+STACKED = [("topk", "k", (2, 6)), ("relu", "l1", (0.003, 0.3)), ("batchtopk", "k", (2, 6)), ("jumprelu", "l0", (0.001, 0.1))]
+
+
+@pytest.mark.parametrize("activation,field,values", STACKED)
+def test_configurations_stacked_together_train_as_each_would_alone(activation, field, values):
+    "Configurations differing in sparsity share one stack (configs x seeds), yet each member follows its own path."
+    # one thread: at several, a reduction over a stack's tensors may be split differently from the same reduction
+    # over a smaller stack, which changes the last bits; at one thread the arithmetic per member is the same
+    train, val = planted(T=1500)[0].split(n_test=1, seed=0)
+    tc = ws.TrainConfig(steps=60, batch_size=128, n_seeds=2, threads=1, progress=False)
+    cfgs = [ws.SAEConfig(24, d_sae=40, activation=activation, dead_after=256, **{field: v}) for v in values]
+    together = train_saes(train, cfgs, tc, val=val)
+    for cfg, res in zip(cfgs, together):
+        alone = ws.train_sae(train, cfg, tc, val=val)
+        assert getattr(res.sae.cfg, field) == getattr(cfg, field)
+        for a, b in zip(res.members, alone.members):
+            np.testing.assert_array_equal(a.decoder_weights(), b.decoder_weights())
+            np.testing.assert_array_equal(a.encoder_weights(), b.encoder_weights())
+            np.testing.assert_array_equal(a.threshold.numpy(), b.threshold.numpy())
+        np.testing.assert_equal(res.metrics, alone.metrics)  # NaN (no ground truth) counts as equal
+        pd.testing.assert_frame_equal(res.history, alone.history)
+    if activation == "topk":  # at some step one configuration had dead units and the other none: AuxK was per member
+        aux = np.array([r.history.aux.to_numpy() for r in together])
+        assert ((aux > 0).any(0) & (aux == 0).any(0)).any(), aux
+    l0 = [r.metrics["train_l0"] for r in together]  # each member trained with its own sparsity setting
+    assert l0[0] < l0[1] if field == "k" else l0[0] > l0[1], l0
+
+
+def test_a_stack_refuses_members_that_differ_in_more_than_sparsity():
+    members = [ws.SAE(ws.SAEConfig(6, d_sae=8, k=2)), ws.SAE(ws.SAEConfig(6, d_sae=10, k=2))]
+    with pytest.raises(ValueError, match="may differ only in k, l1, l0; these differ in d_sae"):
+        SAEStack(members)
+    with pytest.raises(ValueError, match="differ only in k, l1, l0; these differ in activation"):
+        train_saes(planted(T=300)[0], [ws.SAEConfig(24, activation="topk"), ws.SAEConfig(24, activation="relu")],
+                   ws.TrainConfig(steps=2, n_seeds=1))

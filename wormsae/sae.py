@@ -141,7 +141,7 @@ class _Step(torch.autograd.Function):
         d_theta = -(1.0 / ctx.eps) * _rectangle((z - theta) / ctx.eps) * g
         return torch.zeros_like(z), d_theta.sum_to_size(theta.shape), None
 
-# %% ../nbs/08_sae.ipynb #a4ff2548
+# %% ../nbs/08_sae.ipynb #4179c945
 class SAEOutput(NamedTuple):
     "What `SAE.forward` returns."
     x_hat: torch.Tensor  # reconstruction, standardised units (frames, neurons)
@@ -161,15 +161,21 @@ class _SAEMaths:
 
     def activate_t(self, pre):
         "Apply the configured sparsifying nonlinearity."
-        act, k = self.cfg.activation, self.cfg.k
+        act = self.cfg.activation
         if act == "relu":
             return torch.relu(pre)
-        if act == "topk":
-            vals, idx = pre.topk(k, dim=-1)
-            return torch.zeros_like(pre).scatter(-1, idx, torch.relu(vals))
-        if act == "batchtopk":
-            return _batch_topk(pre, k, self.threshold) if self.training else pre * (pre > self.threshold)
+        if act == "batchtopk" and not self.training:
+            return pre * (pre > self.threshold)
+        if act in ("topk", "batchtopk"):
+            return self._by_k(pre, _topk if act == "topk" else _batch_topk)
         return _JumpReLU.apply(pre, self.log_threshold.exp(), self.cfg.bandwidth)
+
+    def _by_k(self, pre, keep):
+        "`keep(pre, k, threshold)` on each run of members that share k (a single SAE is one run)."
+        runs = self.k_runs
+        if len(runs) == 1:
+            return keep(pre, runs[0][2], self.threshold)
+        return torch.cat([keep(pre[a:b], k, self.threshold[a:b]) for a, b, k in runs])
 
     def encode_t(self, z, m):
         "Activations from standardised inputs and mask (tensors)."
@@ -207,6 +213,11 @@ class SAE(_SAEMaths, nn.Module):
 
     @property
     def neurons(self) -> list[str]: return list(self.cfg.neurons)
+
+    @property
+    def k_runs(self) -> list: return [(0, 1, self.cfg.k)]
+
+    def coef(self, name: str) -> float: return getattr(self.cfg, name)
 
     @property
     def n_units(self) -> int: return self.cfg.d_sae
@@ -293,6 +304,12 @@ def _identity_norm(neurons) -> NormStats:
     return NormStats(list(neurons), np.zeros(n, np.float32), np.ones(n, np.float32))
 
 
+def _topk(pre, k, threshold=None):
+    "Keep each frame's k largest pre-activations (negative ones as 0)."
+    vals, idx = pre.topk(k, dim=-1)
+    return torch.zeros_like(pre).scatter(-1, idx, torch.relu(vals))
+
+
 def _batch_topk(pre, k, threshold):
     "Keep the k*B largest positive pre-activations of the batch (of each member); update the inference threshold in place."
     flat = torch.relu(pre).flatten(-2)
@@ -304,7 +321,7 @@ def _batch_topk(pre, k, threshold):
         threshold.copy_(torch.where(torch.isfinite(smallest), threshold + rate * (smallest - threshold), threshold))
     return acts
 
-# %% ../nbs/08_sae.ipynb #64bd459b
+# %% ../nbs/08_sae.ipynb #5487b216
 def masked_mse(x_hat, z, m):
     "Mean squared error over observed entries."
     m = m.to(z.dtype)  # with a leading member axis, one value per member
@@ -327,9 +344,9 @@ def loss_terms(sae: SAE, z, m) -> dict:
 def _sparsity(sae, pre, acts):
     cfg = sae.cfg
     if cfg.activation == "relu":
-        return cfg.l1 * (acts * sae.W_dec.norm(dim=-1).unsqueeze(-2)).sum(-1).mean(-1)
+        return sae.coef("l1") * (acts * sae.W_dec.norm(dim=-1).unsqueeze(-2)).sum(-1).mean(-1)
     if cfg.activation == "jumprelu":
-        return cfg.l0 * _Step.apply(pre, sae.log_threshold.exp(), cfg.bandwidth).sum(-1).mean(-1)
+        return sae.coef("l0") * _Step.apply(pre, sae.log_threshold.exp(), cfg.bandwidth).sum(-1).mean(-1)
     return pre.new_zeros(pre.shape[:-2])
 
 
@@ -338,7 +355,7 @@ def _matryoshka_mse(sae, acts, z, m):
     losses = [masked_mse(acts[..., :p] @ sae.W_dec[..., :p, :] + sae.b_dec, z, m) for p in sae.cfg.matryoshka]
     return torch.stack(losses).mean(0)
 
-# %% ../nbs/08_sae.ipynb #781c6001
+# %% ../nbs/08_sae.ipynb #05bf6a7b
 def _aux_loss(sae, pre, x_hat, z, m, acts):
     "AuxK: dead units' top pre-activations reconstruct the residual; also updates the firing counters."
     cfg = sae.cfg
@@ -346,16 +363,28 @@ def _aux_loss(sae, pre, x_hat, z, m, acts):
         fired = acts.amax(-2) > 0  # activations are never negative; a max is cheaper than any() on a comparison
         sae.frames_since_fired.add_(acts.shape[-2]).masked_fill_(fired, 0)
         dead = sae.frames_since_fired >= cfg.dead_after
-    n_dead = dead.sum(-1)  # per member when stacked
-    most_dead = int(n_dead.max())  # the step's one device sync
-    if cfg.aux_k == 0 or most_dead == 0 or not sae.training:
+    counts = dead.sum(-1).reshape(-1).tolist()  # dead units per member; the step's one device sync
+    if cfg.aux_k == 0 or max(counts) == 0 or not sae.training:
         return pre.new_zeros(pre.shape[:-2])
+    if pre.dim() == 2 or min(counts) > 0:
+        return _aux_recon_loss(pre, x_hat, z, m, dead, sae.W_dec, cfg.aux_k, max(counts))
+    # in a stack, only the members with dead units pay for the reconstruction (alone, the others would skip it)
+    some = torch.tensor([i for i, c in enumerate(counts) if c], device=pre.device)
+    part = _aux_recon_loss(*(t.index_select(0, some) for t in (pre, x_hat, z, m, dead, sae.W_dec)), cfg.aux_k,
+                           max(counts))
+    return pre.new_zeros(len(counts)).index_put((some,), part)
+
+
+def _aux_recon_loss(pre, x_hat, z, m, dead, W_dec, aux_k: int, most_dead: int):
+    "How badly the dead units' largest pre-activations reconstruct the residual, relative to its size."
     residual = (z - x_hat).detach() * m
     dead_pre = torch.relu(pre.masked_fill(~dead.unsqueeze(-2), float("-inf")).clamp_min(-1e9))
-    vals, idx = dead_pre.topk(min(cfg.aux_k, most_dead), dim=-1)
-    recon = torch.zeros_like(pre).scatter(-1, idx, vals) @ sae.W_dec
+    if most_dead > aux_k:  # keep each frame's aux_k largest; with fewer dead units, all of them are kept anyway
+        vals, idx = dead_pre.topk(aux_k, dim=-1)
+        dead_pre = torch.zeros_like(pre).scatter(-1, idx, vals)
+    recon = dead_pre @ W_dec
     scale = (residual ** 2).sum((-2, -1)).clamp_min(1e-8)
-    return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale * (n_dead > 0)
+    return (((recon - residual) * m) ** 2).sum((-2, -1)) / scale
 
 
 @torch.no_grad()
@@ -367,19 +396,36 @@ def normalize_decoder_(sae: SAE):
         sae.W_enc.mul_(norms.unsqueeze(-2))
         sae.b_enc.mul_(norms.view_as(sae.b_enc))
 
-# %% ../nbs/08_sae.ipynb #4921afdd
+# %% ../nbs/08_sae.ipynb #db1347d8
 _STATE = ("W_enc", "W_dec", "b_enc", "b_dec", "log_threshold", "threshold", "frames_since_fired")
+_SPARSITY = ("k", "l1", "l0")  # the fields in which the members of a stack may differ
+
+
+def _runs(values) -> list:
+    "(start, stop, value) for each run of equal consecutive values."
+    runs = []
+    for i, v in enumerate(values):
+        if runs and runs[-1][2] == v:
+            runs[-1] = (runs[-1][0], i + 1, v)
+        else:
+            runs.append((i, i + 1, v))
+    return runs
 
 
 class SAEStack(_SAEMaths, nn.Module):
-    "Several SAEs of one configuration as one module: parameters with a leading member axis, trained in one step."
+    "Several SAEs as one module: parameters with a leading member axis, trained in one step."
+    # members share activation, width, neurons and every other field but their sparsity (k, l1, l0);
+    # `cfg` is the first member's configuration, `configs` every member's
 
     def __init__(self, members: list):
         super().__init__()
         first = members[0]
-        if any(m.cfg != first.cfg for m in members):
-            raise ValueError("the members of an SAEStack must share one configuration")
-        self.cfg, self.norm = first.cfg, first.norm
+        differ = sorted({f for m in members for f, v in asdict(m.cfg).items()
+                         if f not in _SPARSITY and v != getattr(first.cfg, f)})
+        if differ:
+            raise ValueError(f"the members of an SAEStack may differ only in {', '.join(_SPARSITY)}; "
+                             f"these differ in {', '.join(differ)}")
+        self.cfg, self.configs, self.norm = first.cfg, [m.cfg for m in members], first.norm
         U, N, E = first.cfg.d_sae, first.cfg.d_in, len(members)
         shapes = {"W_enc": (N, U), "W_dec": (U, N), "b_enc": (1, U), "b_dec": (1, N), "log_threshold": (1, U)}
         for name, shape in shapes.items():
@@ -387,19 +433,29 @@ class SAEStack(_SAEMaths, nn.Module):
             setattr(self, name, nn.Parameter(data.clone(), requires_grad=getattr(first, name).requires_grad))
         self.register_buffer("threshold", torch.stack([m.threshold.reshape(1, 1) for m in members]).clone())
         self.register_buffer("frames_since_fired", torch.stack([m.frames_since_fired for m in members]).clone())
+        for name in ("l1", "l0"):  # one coefficient per member
+            self.register_buffer(f"{name}_coefs", torch.tensor([getattr(c, name) for c in self.configs]))
+        self.k_runs = _runs([c.k for c in self.configs])
+
+    def coef(self, name: str):
+        "The members' `l1` or `l0` coefficient: one number when they share it (the single-SAE arithmetic), else a tensor."
+        values = {getattr(c, name) for c in self.configs}
+        return values.pop() if len(values) == 1 else getattr(self, f"{name}_coefs")
 
     def __len__(self) -> int: return self.W_dec.shape[0]
 
     def member(self, i: int) -> SAE:
         "Member `i` as an SAE of its own (a copy, on the stack's device)."
-        sae = SAE(self.cfg, self.norm).to(self.W_dec.device)
+        sae = SAE(self.configs[i], self.norm).to(self.W_dec.device)
         with torch.no_grad():
             for name in _STATE:
                 target = getattr(sae, name)
                 target.copy_(getattr(self, name)[i].reshape(target.shape))
         return sae.train(self.training)
 
-    def __repr__(self): return f"SAEStack({len(self)} x {self.member(0)!r})"
+    def __repr__(self):
+        kinds = list(dict.fromkeys(repr(c) for c in (self.member(i) for i in range(len(self)))))
+        return f"SAEStack({len(self)} x {kinds[0]})" if len(kinds) == 1 else f"SAEStack({len(self)} members: {', '.join(kinds)})"
 
 # %% ../nbs/08_sae.ipynb #69fe7ca1
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

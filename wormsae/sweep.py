@@ -42,7 +42,7 @@ def sweep_grid(activations=("topk", "relu"), expansions=(2.0,), sparsity: dict |
         points += [{"activation": act, "expansion": float(exp), param: v} for v in values[param]]
     return points
 
-# %% ../nbs/10b_sweep.ipynb #7c35bb2e
+# %% ../nbs/10b_sweep.ipynb #e96c50d3
 _WORKER = {}
 
 
@@ -52,23 +52,35 @@ def _init_worker(train, val, train_cfg, threads, truth=None):
     _WORKER.update(train=train, val=val, train_cfg=train_cfg, truth=truth)
 
 
-def _run_point(point: dict) -> dict:
-    "Train and evaluate one grid point (in a worker or in-process)."
+def _run_group(points: list) -> list[dict]:
+    "Train grid points that share activation and width as one stack, and evaluate each (in a worker or in-process)."
     from wormsae.sae import SAEConfig
-    from wormsae.train import train_sae
+    from wormsae.train import train_saes
     train, val, tc = _WORKER["train"], _WORKER["val"], _WORKER["train_cfg"]
-    cfg = SAEConfig(d_in=len(train.neurons), **point)
+    cfgs = [SAEConfig(d_in=len(train.neurons), **p) for p in points]
     start = time.perf_counter()
-    res = train_sae(train, cfg, tc, val=val)
-    m = res.metrics
-    row = {**point, "d_sae": cfg.d_sae, "fvu": m["fvu"], "l0": m["l0"], "dead_fraction": m["dead_fraction"],
-           "train_fvu": m["train_fvu"], "n_stable": m.get("n_stable", np.nan),
-           "mean_stability": m.get("mean_stability", np.nan), "seconds": time.perf_counter() - start}
-    if _WORKER.get("truth") is not None:  # recovery of the planted features (virtual worm)
-        row["mcc"] = evaluate(res.sae, val, _WORKER["truth"])["mcc"]
-    return row
+    results = train_saes(train, cfgs, tc, val=val)
+    rows = []
+    for point, cfg, res in zip(points, cfgs, results):
+        m = res.metrics
+        rows.append({**point, "d_sae": cfg.d_sae, "fvu": m["fvu"], "l0": m["l0"], "dead_fraction": m["dead_fraction"],
+                     "train_fvu": m["train_fvu"], "n_stable": m.get("n_stable", np.nan),
+                     "mean_stability": m.get("mean_stability", np.nan)})
+        if _WORKER.get("truth") is not None:  # recovery of the planted features (virtual worm)
+            rows[-1]["mcc"] = evaluate(res.sae, val, _WORKER["truth"])["mcc"]
+    for row in rows:  # the group's wall time, shared equally by its configurations
+        row["seconds"] = (time.perf_counter() - start) / len(rows)
+    return rows
 
-# %% ../nbs/10b_sweep.ipynb #2bf33a82
+
+def _groups(points: list) -> list[list]:
+    "The grid points by activation and width (all fields but k, l1, l0), in order of first appearance: each group trains as one stack."
+    groups = {}
+    for p in points:  # everything but the sparsity parameter must match
+        groups.setdefault(repr(sorted((f, v) for f, v in p.items() if f not in ("k", "l1", "l0"))), []).append(p)
+    return list(groups.values())
+
+# %% ../nbs/10b_sweep.ipynb #bcc0e6c5
 @dataclass
 class SweepResult:
     "The sweep's table (one row per model, PCA rows included) and its frontier figure."
@@ -114,17 +126,21 @@ def sweep(data, activations=("topk", "relu"), expansions=(2.0,), sparsity: dict 
 
 
 def _run_all(points, train, val, tc, n_jobs, progress, truth=None):
-    "Run the grid in-process (n_jobs=1) or in a pool of spawned processes."
-    n_jobs = n_jobs or min(len(points), os.cpu_count() or 1)
+    "Run the grid's groups in-process (n_jobs=1) or in a pool of spawned processes; one row per point, in order."
+    groups = _groups(points)
+    n_jobs = n_jobs or min(len(groups), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // n_jobs)
     if n_jobs == 1:
         _init_worker(train, val, tc, threads, truth)
-        return [_run_point(p) for p in progress_bar(points, desc="sweep", enabled=progress)]
-    check_main_guarded()
-    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-    with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(train, val, tc, threads, truth)) as pool:
-        return list(progress_bar(pool.map(_run_point, points), total=len(points), desc="sweep", enabled=progress))
+        done = [_run_group(g) for g in progress_bar(groups, desc="sweep", enabled=progress)]
+    else:
+        check_main_guarded()
+        ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
+        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(train, val, tc, threads, truth)) as pool:
+            done = list(progress_bar(pool.map(_run_group, groups), total=len(groups), desc="sweep", enabled=progress))
+    row_of = {id(p): row for g, rows in zip(groups, done) for p, row in zip(g, rows)}
+    return [row_of[id(p)] for p in points]
 
 
 def _pca_rows(train, val, sizes, tc, truth=None):

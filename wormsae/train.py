@@ -23,7 +23,7 @@ from .sae import SAE, SAEConfig, SAEStack, loss_terms, normalize_decoder_, resol
 
 # %% auto #0
 __all__ = ['DIVERGED_FACTOR', 'TrainConfig', 'lr_at', 'member_seeds', 'TrainResult', 'TrainingDiverged', 'train_sae',
-           'usable_cores', 'ThreadTuner', 'training_threads']
+           'train_saes', 'usable_cores', 'ThreadTuner', 'training_threads']
 
 # %% ../nbs/10_train.ipynb #0ed20fcb
 @dataclass
@@ -98,7 +98,7 @@ def member_seeds(seed: int, n: int) -> list[int]:
     derived = np.random.SeedSequence(int(seed)).generate_state(n - 1) if n > 1 else []
     return [int(seed)] + [int(x) for x in derived]
 
-# %% ../nbs/10_train.ipynb #e4ccafe6
+# %% ../nbs/10_train.ipynb #54611fbd
 @dataclass
 class TrainResult:
     "A trained SAE with its history and metrics."
@@ -108,7 +108,7 @@ class TrainResult:
     train_keys: list  # recordings used for training
     val_keys: list  # recordings held out
     train_config: TrainConfig = None
-    seconds: float = 0.0  # wall time of the optimisation loop
+    seconds: float = 0.0  # wall time of the optimisation loop (of the whole stack, when trained with others)
     members: list = field(default_factory=list, repr=False)  # every seed's SAE (`sae` is one of them)
     size_choice: object = field(default=None, repr=False)  # the `SizeChoice` when sae_cfg="auto"
     threads: str = field(default="", repr=False)  # the CPU threads training used, and why
@@ -164,43 +164,69 @@ def _check_learnable(data):
         if not (np.where(seen, X, -np.inf).max(0) > np.where(seen, X, np.inf).min(0)).any():
             raise DataError(f"{where}: no neuron's activity varies (every trace is constant); there is nothing to learn")
 
-# %% ../nbs/10_train.ipynb #279587bb
+# %% ../nbs/10_train.ipynb #164bdd42
 def train_sae(data, sae_cfg: SAEConfig | str | None = None, train_cfg: TrainConfig | None = None, val=None) -> TrainResult:
     "Train an SAE on a Collection (whole animals held out for validation) or on an (X, mask) pair."
     # sae_cfg: an SAEConfig, None for the defaults, or "auto" to choose width and k by cross-validation
     # over the training animals (`wormsae.sweep.choose_size`; slower: it trains every candidate size)
+    if isinstance(sae_cfg, str) and sae_cfg != "auto":
+        raise ValueError(f"sae_cfg must be an SAEConfig, None or 'auto', got {sae_cfg!r}")
     tc = train_cfg or TrainConfig()
+    train, valid, (norm, Z, M) = _prepared(data, val, tc)
+    size = _choose_size(train, tc) if sae_cfg == "auto" else None
+    cfg = _with_neurons(size.config(len(norm.neurons)) if size else sae_cfg or SAEConfig(d_in=len(norm.neurons)),
+                        norm.neurons)
+    return _train_together([cfg], train, valid, (norm, Z, M), tc, size)[0]
+
+
+def train_saes(data, sae_cfgs: list, train_cfg: TrainConfig | None = None, val=None) -> list[TrainResult]:
+    "Train configurations that differ only in k, l1 or l0 together, as one stack; each result is what `train_sae` gives."
+    tc = train_cfg or TrainConfig()
+    if not sae_cfgs or not all(isinstance(c, SAEConfig) for c in sae_cfgs):
+        raise ValueError(f"sae_cfgs must be a non-empty list of SAEConfig, got {str(sae_cfgs)[:80]}")
+    train, valid, (norm, Z, M) = _prepared(data, val, tc)
+    return _train_together([_with_neurons(c, norm.neurons) for c in sae_cfgs], train, valid, (norm, Z, M), tc)
+
+
+def _prepared(data, val, tc: TrainConfig):
+    "Training and validation Collections, and the standardised training inputs (norm, Z, M)."
     if not isinstance(data, (Collection, Recording, list)):
         data = _from_arrays(data)
     for recordings in (data, val):
         _check_learnable(recordings)
     train, valid = _split_data(data, val, tc.n_val, tc.seed)
-    norm, Z, M = fit_inputs(train, tc.per_recording)
-    if isinstance(sae_cfg, str) and sae_cfg != "auto":
-        raise ValueError(f"sae_cfg must be an SAEConfig, None or 'auto', got {sae_cfg!r}")
-    size = _choose_size(train, tc) if sae_cfg == "auto" else None
-    cfg = _with_neurons(size.config(len(norm.neurons)) if size else sae_cfg or SAEConfig(d_in=len(norm.neurons)),
-                        norm.neurons)
+    return train, valid, fit_inputs(train, tc.per_recording)
+
+
+def _train_together(cfgs, train, valid, inputs, tc: TrainConfig, size=None) -> list[TrainResult]:
+    "`n_seeds` members per configuration in one stack (config by config, the same seeds in each); one result each."
+    norm, Z, M = inputs
     torch.manual_seed(tc.seed)
     device = resolve_device(tc.device)
     seeds = member_seeds(tc.seed, tc.n_seeds)
-    stack = SAEStack([SAE(cfg, norm, seed=s) for s in seeds]).to(device)
+    stack = SAEStack([SAE(cfg, norm, seed=s) for cfg in cfgs for s in seeds]).to(device)
     with training_threads(tc.threads, device) as tuner:  # evaluation below runs with the threads training chose
         start = time.perf_counter()
-        histories = _optimise(stack, torch.as_tensor(Z, device=device), torch.as_tensor(M, device=device), tc, seeds,
-                              tuner)
+        histories = _optimise(stack, torch.as_tensor(Z, device=device), torch.as_tensor(M, device=device), tc,
+                              seeds * len(cfgs), tuner)
         seconds = time.perf_counter() - start
-        members = [stack.member(i).eval() for i in range(len(seeds))]
-        val_inputs = prepare_inputs(members[0], valid)[:2] if valid is not None else None  # one norm for every member
-        chosen = _choose_member(members, seeds, val_inputs or (Z, M), held_out=valid is not None)
-        sae = members[chosen]
-        if size is not None:
-            sae.ensemble = {**(sae.ensemble or {}), "size": size.to_dict()}
-        metrics = _metrics(sae, train, valid, (Z, M), val_inputs)
+        val_inputs = prepare_inputs(stack.member(0), valid)[:2] if valid is not None else None  # one norm for all
+        results = []
+        for c in range(len(cfgs)):
+            own = range(c * len(seeds), (c + 1) * len(seeds))
+            members = [stack.member(i).eval() for i in own]
+            chosen = _choose_member(members, seeds, val_inputs or (Z, M), held_out=valid is not None)
+            sae = members[chosen]
+            if size is not None:
+                sae.ensemble = {**(sae.ensemble or {}), "size": size.to_dict()}
+            metrics = _metrics(sae, train, valid, (Z, M), val_inputs)
+            _check_final_fvu(metrics, tc)
+            results.append(TrainResult(sae, histories[own[chosen]], metrics, train.keys, valid.keys if valid else [],
+                                       tc, seconds, members, size))
         threads = tuner.summary()
-    _check_final_fvu(metrics, tc)
-    return TrainResult(sae, histories[chosen], metrics, train.keys, valid.keys if valid else [], tc, seconds, members,
-                       size, threads)
+    for r in results:
+        r.threads = threads
+    return results
 
 
 def _choose_size(train, tc: TrainConfig):
