@@ -105,6 +105,7 @@ def _written_in(cls, attr: str):
     f = inspect.getattr_static(cls, attr, None)
     if isinstance(f, (staticmethod, classmethod)): f = f.__func__
     if not inspect.isfunction(f) or f.__qualname__ != f"{cls.__qualname__}.{attr}": return None
+    if f.__module__ != cls.__module__: return None  # made for the class elsewhere (matplotlib's generated Artist.set)
     return f
 
 

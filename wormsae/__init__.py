@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #041d936b
+# %% ../nbs/90_api.ipynb #876c84bc
 import importlib
 
 _PUBLIC = {
@@ -19,7 +19,7 @@ _PUBLIC = {
                         "read_virtual_worm", "NEURONS", "PANEL"],
     "wormsae.dictionary": ["PCA", "NeuronBasis", "unit_activations"],
     "wormsae.sae": ["SAEConfig", "SAE", "CheckpointError"],
-    "wormsae.train": ["TrainConfig", "train_sae", "TrainResult", "TrainingDiverged"],
+    "wormsae.train": ["TrainConfig", "train_sae", "train_saes", "TrainResult", "TrainingDiverged"],
     "wormsae.metrics": ["evaluate"],
     "wormsae.sweep": ["sweep", "SweepResult"],
     "wormsae.interp": ["interpret", "Interpretation", "compare_selectivity"],

@@ -26,12 +26,16 @@ from .progress import progress_bar
 __all__ = ['SPARSITY_PARAM', 'DEFAULT_SPARSITY', 'SIZE_EXPANSIONS', 'SIZE_KS', 'sweep_grid', 'SweepResult', 'sweep',
            'check_main_guarded', 'SizeChoice', 'choose_size']
 
-# %% ../nbs/10b_sweep.ipynb #93ea8b20
+# %% ../nbs/10b_sweep.ipynb #efe00075
 SPARSITY_PARAM = {"topk": "k", "batchtopk": "k", "relu": "l1", "jumprelu": "l0"}
 DEFAULT_SPARSITY = {"k": (4, 8, 16, 32), "l1": (0.01, 0.03, 0.1, 0.3), "l0": (0.003, 0.01, 0.03, 0.1)}
 
 
-def sweep_grid(activations=("topk", "relu"), expansions=(2.0,), sparsity: dict | None = None) -> list[dict]:
+def sweep_grid(
+    activations=("topk", "relu"),  # activation functions: 'topk', 'batchtopk', 'relu', 'jumprelu'
+    expansions=(2.0,),  # dictionary widths as multiples of the neurons
+    sparsity: dict | None = None,  # 'k', 'l1' or 'l0' -> the values to try (default: DEFAULT_SPARSITY)
+) -> list[dict]:
     "Grid points as dicts of SAEConfig fields; `sparsity` maps 'k'/'l1'/'l0' to value lists."
     values = {**DEFAULT_SPARSITY, **(sparsity or {})}
     points = []
@@ -42,7 +46,7 @@ def sweep_grid(activations=("topk", "relu"), expansions=(2.0,), sparsity: dict |
         points += [{"activation": act, "expansion": float(exp), param: v} for v in values[param]]
     return points
 
-# %% ../nbs/10b_sweep.ipynb #e96c50d3
+# %% ../nbs/10b_sweep.ipynb #c91df68c
 _WORKER = {}
 
 
@@ -51,7 +55,7 @@ def _init_worker(train, val, train_cfg, threads, truth=None):
     torch.set_num_threads(threads)
     _WORKER.update(train=train, val=val, train_cfg=train_cfg, truth=truth)
 
-
+# %% ../nbs/10b_sweep.ipynb #e6214125
 def _run_group(points: list) -> list[dict]:
     "Train grid points that share activation and width as one stack, and evaluate each (in a worker or in-process)."
     from wormsae.sae import SAEConfig
@@ -72,7 +76,7 @@ def _run_group(points: list) -> list[dict]:
         row["seconds"] = (time.perf_counter() - start) / len(rows)
     return rows
 
-
+# %% ../nbs/10b_sweep.ipynb #280594ff
 def _groups(points: list) -> list[list]:
     "The grid points by activation and width (all fields but k, l1, l0), in order of first appearance: each group trains as one stack."
     groups = {}
@@ -80,18 +84,21 @@ def _groups(points: list) -> list[list]:
         groups.setdefault(repr(sorted((f, v) for f, v in p.items() if f not in ("k", "l1", "l0"))), []).append(p)
     return list(groups.values())
 
-# %% ../nbs/10b_sweep.ipynb #bcc0e6c5
+# %% ../nbs/10b_sweep.ipynb #c9cc3057
 @dataclass
 class SweepResult:
     "The sweep's table (one row per model, PCA rows included) and its frontier figure."
-    table: pd.DataFrame
+    table: pd.DataFrame  # one row per model: its settings, held-out FVU, L0, dead fraction, stability, seconds
 
     def frontier(self) -> pd.DataFrame:
         "Rows not beaten on both held-out FVU and L0 by another SAE row."
         sae = self.table[self.table.activation != "pca"].sort_values(["l0", "fvu"])
         return sae[sae.fvu < sae.fvu.cummin().shift(fill_value=np.inf)]
 
-    def best(self, max_l0: float | None = None) -> pd.Series:
+    def best(
+        self,
+        max_l0: float | None = None,  # only SAEs with mean L0 at most this (None: any)
+    ) -> pd.Series:
         "The SAE with the lowest held-out FVU (with mean L0 at most `max_l0`)."
         sae = self.table[self.table.activation != "pca"]
         if max_l0 is not None:
@@ -104,10 +111,21 @@ class SweepResult:
         from wormsae.plots import plot_frontier
         return plot_frontier(self.table)
 
-
-def sweep(data, activations=("topk", "relu"), expansions=(2.0,), sparsity: dict | None = None, train_cfg=None,
-          val=None, n_val: int = 2, n_jobs: int | None = None, pca=True, ground_truth=None, seed: int = 0,
-          progress: bool | None = None) -> SweepResult:
+# %% ../nbs/10b_sweep.ipynb #70ccfcdf
+def sweep(
+    data,  # recordings: a Collection, a Recording, or a list of them
+    activations=("topk", "relu"),  # activation functions: 'topk', 'batchtopk', 'relu', 'jumprelu'
+    expansions=(2.0,),  # dictionary widths as multiples of the neurons
+    sparsity: dict | None = None,  # 'k', 'l1' or 'l0' -> the values to try (default: DEFAULT_SPARSITY)
+    train_cfg=None,  # a `TrainConfig` (None: its defaults)
+    val=None,  # held-out recordings for the metrics (None: none)
+    n_val: int = 2,  # held-out animals when `val` is not given
+    n_jobs: int | None = None,  # worker processes (None: one per core)
+    pca=True,  # True (PCA at every rounded L0 of the grid), False, or numbers of components
+    ground_truth=None,  # the virtual worm's `GroundTruth`, to add each model's recovery of the planted features (`mcc`)
+    seed: int = 0,  # seed of the held-out split and the models
+    progress: bool | None = None,  # show progress bars (None: when interactive and not in CI)
+) -> SweepResult:
     """Train a grid of SAEs (in parallel processes) and evaluate each on the same held-out animals.
     `pca`: True (PCA at every rounded L0 of the grid), False, or a list of numbers of components.
     `ground_truth`: the virtual worm's `GroundTruth`, to add each model's recovery of the planted features (`mcc`)."""
@@ -124,7 +142,7 @@ def sweep(data, activations=("topk", "relu"), expansions=(2.0,), sparsity: dict 
         table = pd.concat([table, _pca_rows(train, val, sizes, tc, ground_truth)], ignore_index=True)
     return SweepResult(table)
 
-
+# %% ../nbs/10b_sweep.ipynb #87fed8fc
 def _run_all(points, train, val, tc, n_jobs, progress, truth=None):
     "Run the grid's groups in-process (n_jobs=1) or in a pool of spawned processes; one row per point, in order."
     groups = _groups(points)
@@ -142,7 +160,7 @@ def _run_all(points, train, val, tc, n_jobs, progress, truth=None):
     row_of = {id(p): row for g, rows in zip(groups, done) for p, row in zip(g, rows)}
     return [row_of[id(p)] for p in points]
 
-
+# %% ../nbs/10b_sweep.ipynb #a87f9d2e
 def _pca_rows(train, val, sizes, tc, truth=None):
     "PCA baselines at the given numbers of components, same normalisation as the SAEs."
     from wormsae.dictionary import fit_norm
@@ -156,7 +174,7 @@ def _pca_rows(train, val, sizes, tc, truth=None):
                      "dead_fraction": 0.0, **({"mcc": m["mcc"]} if truth is not None else {})})
     return pd.DataFrame(rows)
 
-# %% ../nbs/10b_sweep.ipynb #521bc2f8
+# %% ../nbs/10b_sweep.ipynb #6cb66efb
 def check_main_guarded():
     "RuntimeError when called from a script's top level outside `if __name__ == '__main__':` (spawned workers would re-run it)."
     main = sys.modules.get("__main__")
@@ -177,7 +195,7 @@ def check_main_guarded():
             'starts them must be under `if __name__ == "__main__":` (put the sweep there, or pass n_jobs=1 to '
             "run it in this process)")
 
-
+# %% ../nbs/10b_sweep.ipynb #4b7817dc
 def _is_main_guard(node) -> bool:
     "Whether a statement is `if __name__ == '__main__':` (either way round)."
     if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
@@ -188,7 +206,7 @@ def _is_main_guard(node) -> bool:
             and {getattr(x, "id", None) for x in sides} >= {"__name__"}
             and {getattr(x, "value", None) for x in sides} >= {"__main__"})
 
-# %% ../nbs/10b_sweep.ipynb #23d2c4c9
+# %% ../nbs/10b_sweep.ipynb #da3d455e
 SIZE_EXPANSIONS = (0.25, 0.5, 1.0)  # candidate widths, in units per neuron
 SIZE_KS = (4, 8, 16)  # candidate numbers of active units per frame
 
@@ -196,14 +214,18 @@ SIZE_KS = (4, 8, 16)  # candidate numbers of active units per frame
 @dataclass
 class SizeChoice:
     "The dictionary size chosen by cross-validation over whole animals, with what it was chosen from."
-    expansion: float
-    k: int
-    d_sae: int
+    expansion: float  # units per neuron
+    k: int  # active units per frame (TopK)
+    d_sae: int  # units
     reason: str  # one sentence: what was chosen and why
     table: pd.DataFrame  # per candidate: mean held-out FVU and stable units over the folds
     folds: pd.DataFrame  # per candidate and fold
 
-    def config(self, d_in: int, **fields):
+    def config(
+        self,
+        d_in: int,  # neurons
+        **fields,  # other `SAEConfig` fields
+    ):
         "An SAEConfig of the chosen size (TopK) for `d_in` neurons."
         from wormsae.sae import SAEConfig
         return SAEConfig(d_in=d_in, d_sae=self.d_sae, activation="topk", k=self.k, **fields)
@@ -215,9 +237,17 @@ class SizeChoice:
 
     def __repr__(self): return f"SizeChoice({self.reason})"
 
-
-def choose_size(data, expansions=SIZE_EXPANSIONS, ks=SIZE_KS, n_folds: int = 2, train_cfg=None, seed: int = 0,
-                n_jobs: int = 1, progress: bool | None = None) -> SizeChoice:
+# %% ../nbs/10b_sweep.ipynb #3f2475ed
+def choose_size(
+    data,  # recordings: a Collection, a Recording, or a list of them
+    expansions=SIZE_EXPANSIONS,  # dictionary widths as multiples of the neurons
+    ks=SIZE_KS,  # k values to try (TopK)
+    n_folds: int = 2,  # cross-validation folds over whole animals
+    train_cfg=None,  # a `TrainConfig` (None: its defaults)
+    seed: int = 0,  # the random seed
+    n_jobs: int = 1,  # worker processes
+    progress: bool | None = None,  # show progress bars (None: when interactive and not in CI)
+) -> SizeChoice:
     "Choose the width and k of a TopK SAE by cross-validation over whole animals (held-out FVU and stable units)."
     from wormsae.train import TrainConfig
     col = as_collection(data)
@@ -236,10 +266,10 @@ def choose_size(data, expansions=SIZE_EXPANSIONS, ks=SIZE_KS, n_folds: int = 2, 
         seconds=("seconds", "sum"))
     return _size_choice(table, folds, len(col), n_folds)
 
-
+# %% ../nbs/10b_sweep.ipynb #06c9e145
 def _width(point, d_in) -> int: return max(1, round(point["expansion"] * d_in))
 
-
+# %% ../nbs/10b_sweep.ipynb #c00ad43d
 def _animal_folds(col, n_folds, seed):
     "(train, held-out) Collections: the animals in `n_folds` groups, each held out once."
     from wormsae.data import Collection
@@ -247,7 +277,7 @@ def _animal_folds(col, n_folds, seed):
     groups = np.array_split(order, min(n_folds, len(col)))
     return [(Collection([col[i] for i in order if i not in g]), Collection([col[i] for i in g])) for g in groups]
 
-
+# %% ../nbs/10b_sweep.ipynb #300b78b1
 def _size_choice(table, folds, n_animals, n_folds) -> SizeChoice:
     "The candidate with the most stable explained variance (ties: the smaller model)."
     best = table.sort_values(["score", "d_sae", "k"], ascending=[False, True, True], kind="stable").iloc[0]

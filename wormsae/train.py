@@ -25,7 +25,7 @@ from .sae import SAE, SAEConfig, SAEStack, loss_terms, normalize_decoder_, resol
 __all__ = ['DIVERGED_FACTOR', 'TrainConfig', 'lr_at', 'member_seeds', 'TrainResult', 'TrainingDiverged', 'train_sae',
            'train_saes', 'usable_cores', 'ThreadTuner', 'training_threads']
 
-# %% ../nbs/10_train.ipynb #0ed20fcb
+# %% ../nbs/10_train.ipynb #a7595563
 @dataclass
 class TrainConfig:
     "How to train an SAE; every field has a default that works on the virtual worm."
@@ -63,7 +63,10 @@ class TrainConfig:
         _check(self, "final_lr", _number(self.final_lr) and 0 <= self.final_lr <= 1, "a fraction in [0, 1]")
         _check(self, "grad_clip", _number(self.grad_clip) and 0 <= self.grad_clip < math.inf, "a finite number >= 0 (0: off)")
 
-    def n_steps(self, n_frames: int) -> int:
+    def n_steps(
+        self,
+        n_frames: int,  # frames in the training set
+    ) -> int:
         "Optimizer steps for a training set of `n_frames`."
         if self.epochs is not None:
             return max(1, math.ceil(self.epochs * n_frames / self.batch_size))
@@ -71,20 +74,24 @@ class TrainConfig:
             return self.steps
         return max(1, min(self.steps, math.ceil(self.max_epochs * n_frames / self.batch_size)))
 
-
+# %% ../nbs/10_train.ipynb #7d1f73f8
 def _number(x) -> bool: return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
-
+# %% ../nbs/10_train.ipynb #e59c875a
 def _whole(x, least: int) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) and x >= least
 
-
+# %% ../nbs/10_train.ipynb #9b3fce3b
 def _check(cfg, name: str, ok: bool, expected: str):
     if not ok:
         raise ValueError(f"{type(cfg).__name__}.{name} must be {expected}, got {getattr(cfg, name)!r}")
 
-# %% ../nbs/10_train.ipynb #3531289f
-def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+# %% ../nbs/10_train.ipynb #9956c713
+def lr_at(
+    step: int,  # the optimiser step, from 0
+    total: int,  # all steps of the run
+    cfg: TrainConfig,  # a `TrainConfig`
+) -> float:
     "Learning rate: linear warm-up, then cosine decay to `final_lr * lr`."
     warm = max(1, int(cfg.warmup * total))
     if step < warm:
@@ -92,22 +99,25 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     progress = (step - warm) / max(1, total - warm)
     return cfg.lr * (cfg.final_lr + (1 - cfg.final_lr) * 0.5 * (1 + math.cos(math.pi * progress)))
 
-# %% ../nbs/10_train.ipynb #39f31948
-def member_seeds(seed: int, n: int) -> list[int]:
+# %% ../nbs/10_train.ipynb #8e0bd140
+def member_seeds(
+    seed: int,  # the first member's seed
+    n: int,  # members
+) -> list[int]:
     "Seeds of an ensemble's members: `seed` itself, then `n - 1` seeds derived from it."
     derived = np.random.SeedSequence(int(seed)).generate_state(n - 1) if n > 1 else []
     return [int(seed)] + [int(x) for x in derived]
 
-# %% ../nbs/10_train.ipynb #54611fbd
+# %% ../nbs/10_train.ipynb #1bf64653
 @dataclass
 class TrainResult:
     "A trained SAE with its history and metrics."
-    sae: SAE
+    sae: SAE  # the chosen member: the most stable seed (see `ensemble` on it)
     history: pd.DataFrame  # one row every `log_every` steps: loss parts, l0, dead units, lr
     metrics: dict  # fvu / l0 / dead_fraction (validation if any, else training), plus train_* and val_* keys
     train_keys: list  # recordings used for training
     val_keys: list  # recordings held out
-    train_config: TrainConfig = None
+    train_config: TrainConfig = None  # the options it was trained with
     seconds: float = 0.0  # wall time of the optimisation loop (of the whole stack, when trained with others)
     members: list = field(default_factory=list, repr=False)  # every seed's SAE (`sae` is one of them)
     size_choice: object = field(default=None, repr=False)  # the `SizeChoice` when sae_cfg="auto"
@@ -126,15 +136,19 @@ class TrainResult:
         return (f"TrainResult({self.sae!r}: train FVU {m['train_fvu']:.3f}{val}, L0 {m['l0']:.1f}, "
                 f"dead {100 * m['dead_fraction']:.1f}%{stable}, {self.seconds:.1f} s)")
 
-
+# %% ../nbs/10_train.ipynb #88bbfb95
 class TrainingDiverged(FloatingPointError):
     "The loss became NaN or infinite; the message says when and what to try."
 
-    def __init__(self, message, history):
+    def __init__(
+        self,
+        message,  # what went wrong, with the step
+        history,  # the training history up to the divergence
+    ):
         super().__init__(message)
         self.history = history
 
-# %% ../nbs/10_train.ipynb #46738dc4
+# %% ../nbs/10_train.ipynb #5c066f31
 def _split_data(data, val, n_val, seed):
     "Training and validation Collections (validation may be None)."
     col = as_collection(data)
@@ -144,7 +158,7 @@ def _split_data(data, val, n_val, seed):
         return col.split(n_test=n_val, seed=seed)
     return col, None
 
-
+# %% ../nbs/10_train.ipynb #3628ec8e
 def _from_arrays(data):
     "An (X, mask) pair or a plain array as a list of one Recording."
     X, M = data if isinstance(data, tuple) else (data, None)
@@ -153,7 +167,7 @@ def _from_arrays(data):
         X[~np.asarray(M, bool)] = np.nan
     return [Recording.from_array(X, [f"n{i}" for i in range(X.shape[1])], fps=1.0, key="array")]
 
-
+# %% ../nbs/10_train.ipynb #bcde235a
 def _check_learnable(data):
     "DataError naming the first recording that is entirely missing or never varies (Recording refuses infinities)."
     for rec in [data] if isinstance(data, Recording) else data or []:
@@ -164,8 +178,13 @@ def _check_learnable(data):
         if not (np.where(seen, X, -np.inf).max(0) > np.where(seen, X, np.inf).min(0)).any():
             raise DataError(f"{where}: no neuron's activity varies (every trace is constant); there is nothing to learn")
 
-# %% ../nbs/10_train.ipynb #164bdd42
-def train_sae(data, sae_cfg: SAEConfig | str | None = None, train_cfg: TrainConfig | None = None, val=None) -> TrainResult:
+# %% ../nbs/10_train.ipynb #b466fea2
+def train_sae(
+    data,  # recordings: a Collection, a Recording, or a list of them
+    sae_cfg: SAEConfig | str | None = None,  # an `SAEConfig`, a preset name, or None (the default size for these data)
+    train_cfg: TrainConfig | None = None,  # a `TrainConfig` (None: its defaults)
+    val=None,  # held-out recordings for the metrics (None: none)
+) -> TrainResult:
     "Train an SAE on a Collection (whole animals held out for validation) or on an (X, mask) pair."
     # sae_cfg: an SAEConfig, None for the defaults, or "auto" to choose width and k by cross-validation
     # over the training animals (`wormsae.sweep.choose_size`; slower: it trains every candidate size)
@@ -178,8 +197,13 @@ def train_sae(data, sae_cfg: SAEConfig | str | None = None, train_cfg: TrainConf
                         norm.neurons)
     return _train_together([cfg], train, valid, (norm, Z, M), tc, size)[0]
 
-
-def train_saes(data, sae_cfgs: list, train_cfg: TrainConfig | None = None, val=None) -> list[TrainResult]:
+# %% ../nbs/10_train.ipynb #6ddb38b9
+def train_saes(
+    data,  # recordings: a Collection, a Recording, or a list of them
+    sae_cfgs: list,  # `SAEConfig`s that differ only in k, l1 or l0, trained as one stack
+    train_cfg: TrainConfig | None = None,  # a `TrainConfig` (None: its defaults)
+    val=None,  # held-out recordings for the metrics (None: none)
+) -> list[TrainResult]:
     "Train configurations that differ only in k, l1 or l0 together, as one stack; each result is what `train_sae` gives."
     tc = train_cfg or TrainConfig()
     if not sae_cfgs or not all(isinstance(c, SAEConfig) for c in sae_cfgs):
@@ -187,7 +211,7 @@ def train_saes(data, sae_cfgs: list, train_cfg: TrainConfig | None = None, val=N
     train, valid, (norm, Z, M) = _prepared(data, val, tc)
     return _train_together([_with_neurons(c, norm.neurons) for c in sae_cfgs], train, valid, (norm, Z, M), tc)
 
-
+# %% ../nbs/10_train.ipynb #198dfd18
 def _prepared(data, val, tc: TrainConfig):
     "Training and validation Collections, and the standardised training inputs (norm, Z, M)."
     if not isinstance(data, (Collection, Recording, list)):
@@ -197,7 +221,7 @@ def _prepared(data, val, tc: TrainConfig):
     train, valid = _split_data(data, val, tc.n_val, tc.seed)
     return train, valid, fit_inputs(train, tc.per_recording)
 
-
+# %% ../nbs/10_train.ipynb #6fbd881e
 def _train_together(cfgs, train, valid, inputs, tc: TrainConfig, size=None) -> list[TrainResult]:
     "`n_seeds` members per configuration in one stack (config by config, the same seeds in each); one result each."
     norm, Z, M = inputs
@@ -228,7 +252,7 @@ def _train_together(cfgs, train, valid, inputs, tc: TrainConfig, size=None) -> l
         r.threads = threads
     return results
 
-
+# %% ../nbs/10_train.ipynb #023129d5
 def _choose_size(train, tc: TrainConfig):
     "Width and k by cross-validation over the training animals, with half the steps per candidate."
     from wormsae.sweep import choose_size
@@ -236,7 +260,7 @@ def _choose_size(train, tc: TrainConfig):
     return choose_size(train, train_cfg=TrainConfig(**{**asdict(tc), "steps": steps, "epochs": None}),
                        seed=tc.seed, progress=tc.progress)
 
-
+# %% ../nbs/10_train.ipynb #6b25d7ce
 def _with_neurons(cfg: SAEConfig, neurons) -> SAEConfig:
     "The config with the training data's neuron names (and width checked against them)."
     if cfg.d_in != len(neurons):
@@ -246,7 +270,7 @@ def _with_neurons(cfg: SAEConfig, neurons) -> SAEConfig:
     d["neurons"] = list(neurons)
     return SAEConfig(**d)
 
-
+# %% ../nbs/10_train.ipynb #7df0804b
 def _metrics(sae, train, valid, train_inputs, val_inputs=None) -> dict:
     "Flat metrics: headline keys from validation data when present, plus train_* and val_*."
     out = {f"train_{k}": v for k, v in evaluate(sae, train, inputs=train_inputs).items()}
@@ -277,7 +301,7 @@ def _choose_member(members, seeds, inputs, held_out: bool) -> int:
         m.stability, m.ensemble = stab[i].astype(np.float32), {**info, "this_member": i}
     return chosen
 
-# %% ../nbs/10_train.ipynb #342e24ae
+# %% ../nbs/10_train.ipynb #9d3134e4
 def _optimise(stack: SAEStack, Z, M, tc: TrainConfig, seeds, tuner=None) -> list[pd.DataFrame]:
     "The training loop for every member at once (each its own batch order); returns one history per member."
     n, steps, E = len(Z), tc.n_steps(len(Z)), len(stack)
@@ -315,12 +339,12 @@ def _optimise(stack: SAEStack, Z, M, tc: TrainConfig, seeds, tuner=None) -> list
             tuner.step_done()
     return [_member_history(rows, e) for e in range(E)]
 
-
+# %% ../nbs/10_train.ipynb #141c2258
 def _member_history(rows, e: int) -> pd.DataFrame:
     "Member `e`'s training history from rows that hold one value per member (lists) or one for all."
     return pd.DataFrame([{k: v[e] if isinstance(v, list) else v for k, v in r.items()} for r in rows])
 
-
+# %% ../nbs/10_train.ipynb #c5f4ab4d
 @torch.no_grad()
 def _clip_each_member(params, max_norm: float):
     "Clip each member's gradient to norm `max_norm` (as `clip_grad_norm_` would for that member alone)."
@@ -330,7 +354,7 @@ def _clip_each_member(params, max_norm: float):
     for g in grads:
         g.mul_(scale.view(-1, *[1] * (g.dim() - 1)))
 
-
+# %% ../nbs/10_train.ipynb #46232246
 def _history_row(step, terms, stack, opt) -> dict:
     "Per-member lists of the loss parts, L0 and dead fraction at one step."
     row = {k: v.detach().cpu().tolist() for k, v in terms.items() if k != "acts"}
@@ -339,7 +363,7 @@ def _history_row(step, terms, stack, opt) -> dict:
                dead_fraction=(stack.frames_since_fired >= stack.cfg.dead_after).float().mean(-1).cpu().tolist())
     return row
 
-
+# %% ../nbs/10_train.ipynb #a15e24c1
 # The first step's loss is that of the untrained model, whose decoder bias sits at the data's mean:
 # about the data's variance, ~1 in standardised units, i.e. no better than predicting the mean.
 # Training that works only lowers it (default training on the virtual worm, ws.example() and
@@ -369,7 +393,7 @@ def _check_diverged(terms, first, step, tc, rows):
     raise TrainingDiverged(f"training stopped at step {step}: {what}.",
                            _member_history(rows, e))
 
-
+# %% ../nbs/10_train.ipynb #e3bb8268
 def _check_final_fvu(metrics: dict, tc):
     "The trained model must explain its own training data better than DIVERGED_FACTOR times the mean would."
     if not metrics["train_fvu"] < DIVERGED_FACTOR:  # FVU 1 is predicting the mean
@@ -377,7 +401,7 @@ def _check_final_fvu(metrics: dict, tc):
                                f"better than the mean). Lower the learning rate (lr={tc.lr:g}; try {tc.lr / 10:g}).",
                                None)
 
-# %% ../nbs/10_train.ipynb #8ac5798e
+# %% ../nbs/10_train.ipynb #d6055e00
 def usable_cores() -> int:
     "The CPU cores this process may run on."
     try:
@@ -385,12 +409,19 @@ def usable_cores() -> int:
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
 
-
+# %% ../nbs/10_train.ipynb #b7333bfe
 class ThreadTuner:
     "Times training steps with one thread and with `many`, keeps the faster, drops to one when steps slow down."
 
-    def __init__(self, many: int, trial: int = 6, watch: int = 25, gain: float = 1.1, slower: float = 1.5,
-                 clock=time.perf_counter):
+    def __init__(
+        self,
+        many: int,  # the thread count compared with one
+        trial: int = 6,  # timed steps per setting in a trial
+        watch: int = 25,  # steps per block watched after a trial
+        gain: float = 1.1,  # how much faster `many` must be to be kept
+        slower: float = 1.5,  # a slow-down of this factor starts a new trial
+        clock=time.perf_counter,  # the time source (seconds)
+    ):
         self.many, self.trial, self.watch, self.gain, self.slower, self.clock = many, trial, watch, gain, slower, clock
         self.retimed = 0
         self._start_trial()
@@ -449,7 +480,7 @@ class ThreadTuner:
         why = self.why + (f", timed again {self.retimed}x when steps slowed" if self.retimed else "")
         return f"{self.threads} ({why}; trial steps: {ms})" if ms else f"{self.threads} ({why})"
 
-
+# %% ../nbs/10_train.ipynb #a179c57d
 class _FixedThreads:
     "The tuner's interface when the thread count is not timed."
 
@@ -462,9 +493,12 @@ class _FixedThreads:
     def summary(self) -> str:
         return f"{torch.get_num_threads()} ({self.why})"
 
-
+# %% ../nbs/10_train.ipynb #a75e12de
 @contextmanager
-def training_threads(threads: int | None, device):
+def training_threads(
+    threads: int | None,  # threads to use (None: timed by a ThreadTuner)
+    device,  # the torch device trained on
+):
     "Threads for training: `threads` if given, else timed by a `ThreadTuner`; PyTorch's setting restored after."
     before = torch.get_num_threads()
     try:

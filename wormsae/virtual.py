@@ -41,7 +41,7 @@ PANEL = {"100mM NaCl": "attractant", "e-2 IAA": "attractant", "e-6 IAA": "attrac
          "450mM NaCl": "repellent", "1uM ascr#3": "repellent", "10mM CuSO4": "repellent",
          "800mM Sorbitol": "repellent", "Control": "control", "Fluorescein": "control"}
 
-# %% ../nbs/05_virtual_worm.ipynb #907e4c35
+# %% ../nbs/05_virtual_worm.ipynb #d30bce6b
 @dataclass
 class _Spec:
     "One planted feature: what evokes it, which neurons it drives, and its time constants."
@@ -57,7 +57,7 @@ class _Spec:
     adapt_s: float = 4.0  # adaptation time of an ON response
     off_s: float = 5.0  # decay of an OFF response
 
-
+# %% ../nbs/05_virtual_worm.ipynb #bd0a1cdd
 def _on(stim, weights, **kw):
     "A chemical's primary ON feature."
     return _Spec(f"{stim} on", "sensory", weights, {stim: 1.0}, "on", PANEL[stim], True, **kw)
@@ -96,7 +96,7 @@ _SPECS = [
     _Spec("slow state", "spontaneous", "", decay_s=3.0),  # loadings drawn: `_slow_state_loadings`
 ]
 
-# %% ../nbs/05_virtual_worm.ipynb #ca4a29b8
+# %% ../nbs/05_virtual_worm.ipynb #5c9e8782
 def _parse_weights(text: str) -> dict:
     "Loadings from 'NAME w, PREFIX* w, ...' (a `*` expands to every neuron starting with the prefix)."
     out = {}
@@ -108,14 +108,14 @@ def _parse_weights(text: str) -> dict:
         out.update({n: float(w) for n in names})
     return out
 
-
+# %% ../nbs/05_virtual_worm.ipynb #fe10a4fd
 def _state_neurons() -> np.ndarray:
     "Mask over `NEURONS`: those no stimulus-evoked, integrator or motor feature writes (weak locomotion loadings aside)."
     specs = [s for s in _SPECS if s.weights and (s.stimuli or s.kind in ("interneuron", "motor"))]
     written = set().union(*(_parse_weights(s.weights) for s in specs))
     return np.array([n not in written for n in NEURONS])
 
-
+# %% ../nbs/05_virtual_worm.ipynb #b63274d3
 def _slow_state_loadings(loadings: np.ndarray, names: list, n: int = 80, seed: int = 20233) -> np.ndarray:
     "Loadings of the slow state on `n` neurons drawn among `_state_neurons()`: 0.4-0.9, or -0.2 to -0.45 for 30%."
     rng = np.random.default_rng(seed)
@@ -123,7 +123,7 @@ def _slow_state_loadings(loadings: np.ndarray, names: list, n: int = 80, seed: i
     loadings[names.index("slow state"), pick] = rng.uniform(0.4, 0.9, n) * rng.choice([-0.5, 1.0], n, p=[0.3, 0.7])
     return loadings
 
-
+# %% ../nbs/05_virtual_worm.ipynb #af90af47
 def _broad_motor(loadings: np.ndarray, names: list, n: int = 90, seed: int = 20231) -> np.ndarray:
     "Add weaker locomotion loadings to `n` neurons that neither a stimulus nor the motor features drive yet."
     rng = np.random.default_rng(seed)
@@ -152,10 +152,18 @@ def planted_features() -> tuple[pd.DataFrame, pd.DataFrame]:
         "decay_s": [s.decay_s for s in _SPECS], "n_neurons": (L != 0).sum(1)})
     return feats, pd.DataFrame(L, index=pd.Index(names, name="feature"), columns=NEURONS)
 
-# %% ../nbs/05_virtual_worm.ipynb #4ca86a8d
-def panel_schedule(rng: np.random.Generator, n_frames: int = 4979, fps: float = 1 / 0.375,
-                   stimuli=None, repeats: int = 3, baseline_s: float = 67.5, period_s: float = 60.0,
-                   presentation_s: float = 15.0, late_s: float = 30.0) -> list[tuple[int, str]]:
+# %% ../nbs/05_virtual_worm.ipynb #3474c9c1
+def panel_schedule(
+    rng: np.random.Generator,  # a numpy Generator
+    n_frames: int = 4979,  # frames per animal
+    fps: float = 1 / 0.375,  # frames per second
+    stimuli=None,  # stimulus labels (default: the panel, PANEL)
+    repeats: int = 3,  # presentations of each stimulus
+    baseline_s: float = 67.5,  # seconds before the first onset
+    period_s: float = 60.0,  # seconds from one onset to the next
+    presentation_s: float = 15.0,  # seconds each stimulus is on
+    late_s: float = 30.0,  # seconds after onset at which the late response window ends
+) -> list[tuple[int, str]]:
     "(onset_frame, label) pairs: `repeats` blocks, each a random order of `stimuli`, one onset every `period_s`."
     stimuli = list(PANEL) if stimuli is None else list(stimuli)
     order = [s for _ in range(repeats) for s in rng.permutation(stimuli)]
@@ -167,19 +175,24 @@ def panel_schedule(rng: np.random.Generator, n_frames: int = 4979, fps: float = 
                          f"Lower repeats, baseline_s or period_s, or raise n_frames.")
     return [(first + i * period, str(s)) for i, s in enumerate(order)]
 
-# %% ../nbs/05_virtual_worm.ipynb #3d7febb7
+# %% ../nbs/05_virtual_worm.ipynb #ccf6ec4b
 def _lowpass(x: np.ndarray, tau_s: float, fps: float) -> np.ndarray:
     "First-order low-pass filter with unit gain along axis 0."
     from scipy.signal import lfilter
     a = np.exp(-1.0 / (tau_s * fps))
     return lfilter([1 - a], [1, -a], x, axis=0)
 
-
-def calcium(x: np.ndarray, fps: float, decay_s: float = 2.0, rise_s: float = 0.5) -> np.ndarray:
+# %% ../nbs/05_virtual_worm.ipynb #0847026f
+def calcium(
+    x: np.ndarray,  # signals, time along axis 0
+    fps: float,  # frames per second
+    decay_s: float = 2.0,  # the indicator's decay time constant (seconds)
+    rise_s: float = 0.5,  # its rise time constant (seconds)
+) -> np.ndarray:
     "Calcium-indicator kernel (rise `rise_s`, decay `decay_s`) applied along axis 0, unit gain."
     return _lowpass(_lowpass(x, rise_s, fps), decay_s, fps)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #a6970532
 def _ou(rng, shape, tau_s: float, fps: float) -> np.ndarray:
     "Unit-variance Ornstein-Uhlenbeck process(es) along axis 0, started from the stationary state."
     from scipy.signal import lfilter
@@ -188,7 +201,7 @@ def _ou(rng, shape, tau_s: float, fps: float) -> np.ndarray:
     e[0] /= np.sqrt(1 - a**2)
     return lfilter([np.sqrt(1 - a**2)], [1, -a], e, axis=0)
 
-# %% ../nbs/05_virtual_worm.ipynb #cf30fd7f
+# %% ../nbs/05_virtual_worm.ipynb #6bff1cd5
 def _response(t, t_on, t_off, spec, lat) -> np.ndarray:
     "Latent ON or OFF response shape (amplitude 1) at times `t` for one presentation."
     if spec.polarity == "on":
@@ -198,7 +211,7 @@ def _response(t, t_on, t_off, spec, lat) -> np.ndarray:
     s = t - t_off - lat
     return np.where(s >= 0, np.exp(-np.maximum(s, 0) / spec.off_s), 0.0)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #3a480b78
 def _sensory_latents(schedule, t, fps, rng, animal_amp, p) -> np.ndarray:
     "Latent sensory responses (T, features), zero for non-sensory features."
     U = np.zeros((len(t), len(_SPECS)))
@@ -212,13 +225,13 @@ def _sensory_latents(schedule, t, fps, rng, animal_amp, p) -> np.ndarray:
             U[lo:hi, j] += amp * _response(t[lo:hi], on / fps, off / fps, spec, lat)
     return U
 
-# %% ../nbs/05_virtual_worm.ipynb #f381b65c
+# %% ../nbs/05_virtual_worm.ipynb #4ab71e72
 def _valence_input(U, valence) -> np.ndarray:
     "Sum of the primary ON latents of one valence."
     cols = [j for j, s in enumerate(_SPECS) if s.primary and s.valence == valence]
     return U[:, cols].sum(1)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #8a9cd8ed
 def _integrators(U, fps, gain: float = 2.5) -> dict:
     "Slow ramps integrating the repellent and the attractant ON responses."
     return {f"{v} integration": gain * _lowpass(_lowpass(_valence_input(U, v), 6.0, fps), 8.0, fps)
@@ -251,7 +264,7 @@ def _motor_states(mult, fps, rng, p) -> np.ndarray:
         state[i] = s
     return state
 
-# %% ../nbs/05_virtual_worm.ipynb #2186f21c
+# %% ../nbs/05_virtual_worm.ipynb #bf0cb657
 def _bout_amplitudes(state, code, rng, cv: float = 0.2) -> np.ndarray:
     "Indicator of one state with a lognormal amplitude per bout."
     on = state == code
@@ -259,7 +272,7 @@ def _bout_amplitudes(state, code, rng, cv: float = 0.2) -> np.ndarray:
     amp = rng.lognormal(0, cv, starts.max() + 1)
     return np.where(on, amp[starts], 0.0)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #321e906c
 def _motor_latents(state, q, z, fps, rng) -> tuple[dict, np.ndarray]:
     "Motor latents (reversal, forward, turn) and the signed velocity, given quiescence `q` and the slow state `z`."
     pace = np.sqrt(0.75) * _ou(rng, len(state), 15.0, fps) + 0.5 * z  # unit variance, correlation 0.5 with z
@@ -269,7 +282,7 @@ def _motor_latents(state, q, z, fps, rng) -> tuple[dict, np.ndarray]:
     velocity = 0.1 * np.select([state == FORWARD, state == REVERSAL], [speed, -1.5 * lat["reversal"]], 0.0)
     return lat, velocity
 
-# %% ../nbs/05_virtual_worm.ipynb #c0c5787c
+# %% ../nbs/05_virtual_worm.ipynb #a706a187
 def _quiescence(t, fps, rng, rate_per_min: float = 0.1) -> np.ndarray:
     "Rare plateau bouts (RIS-driven quiescence)."
     q = np.zeros(len(t))
@@ -277,7 +290,7 @@ def _quiescence(t, fps, rng, rate_per_min: float = 0.1) -> np.ndarray:
         q[start:start + int(rng.uniform(20, 60) * fps)] = rng.lognormal(0, 0.2)
     return q
 
-
+# %% ../nbs/05_virtual_worm.ipynb #e98c5fcc
 def _spontaneous(t, fps, rng) -> dict:
     "Latents of the spontaneous modules (except quiescence)."
     env = np.maximum(_ou(rng, len(t), 30.0, fps) + 0.3, 0)
@@ -286,13 +299,13 @@ def _spontaneous(t, fps, rng) -> dict:
             "thermosensation (AFD)": 1.5 * np.maximum(_ou(rng, len(t), 30.0, fps) - 0.9, 0),
             "pumping": 2 * np.maximum(_ou(rng, len(t), 6.0, fps) - 1.0, 0)}
 
-
+# %% ../nbs/05_virtual_worm.ipynb #38cd9af3
 def _slow_state(rng, n_frames: int, fps: float, tau_range) -> np.ndarray:
     "The slow state z(t): unit-variance OU with a time constant drawn log-uniform in `tau_range`."
     lo, hi = tau_range
     return _ou(rng, n_frames, lo * (hi / lo) ** rng.random(), fps)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #d26b35aa
 def _flow_artefact(schedule, t, fps, amp: float) -> np.ndarray:
     "A transient after every valve switch (onset and removal), identical for all stimuli."
     u = np.zeros(len(t))
@@ -322,7 +335,7 @@ def _animal_drivers(schedule, n_frames, fps, rng, p, responds) -> tuple[np.ndarr
                         "turn": (state == TURN).astype(np.int8), "velocity": velocity})
     return np.maximum(D, 0), beh, gain
 
-# %% ../nbs/05_virtual_worm.ipynb #1418187d
+# %% ../nbs/05_virtual_worm.ipynb #334ef363
 SENSORY = "ADF ADL ASE ASG ASH ASI ASJ ASK AWA AWB AWC NSM".split()  # the sensory classes the planted features write
 
 
@@ -330,7 +343,7 @@ def _stimulus_features() -> list:
     "Indices of the features a stimulus evokes (sensory ON and OFF)."
     return [j for j, s in enumerate(_SPECS) if s.stimuli]
 
-
+# %% ../nbs/05_virtual_worm.ipynb #f7d597ce
 def _individuality(L: np.ndarray, p: dict, rng) -> tuple[np.ndarray, np.ndarray]:
     "Whether the animal responds to each feature (bool, features) and its neuron factors (features x neurons)."
     responds, factors = np.ones(len(L), bool), np.ones_like(L)
@@ -343,7 +356,7 @@ def _individuality(L: np.ndarray, p: dict, rng) -> tuple[np.ndarray, np.ndarray]
         factors[j, written] = np.where(downstream[written], f, 1.0)
     return responds, factors
 
-# %% ../nbs/05_virtual_worm.ipynb #c1b16bfc
+# %% ../nbs/05_virtual_worm.ipynb #d970ed03
 def _neuron_constants(seed: int = 20232) -> pd.DataFrame:
     "Fixed per-neuron constants: baseline, private fluctuations (fast and slow), noise, identifiability."
     rng = np.random.default_rng(seed)
@@ -355,19 +368,19 @@ def _neuron_constants(seed: int = 20232) -> pd.DataFrame:
     # private slow fluctuations: where in the time-constant range (u), how large (scale)
     return const.assign(slow_u=rng.random(n), slow_scale=rng.lognormal(0, 0.4, n))
 
-
+# %% ../nbs/05_virtual_worm.ipynb #23e94882
 def _private_factor(L: np.ndarray) -> np.ndarray:
     "Relative private-fluctuation scale: quiet stimulus-driven neurons, livelier undriven ones."
     sensory = np.abs(L[[j for j, s in enumerate(_SPECS) if s.stimuli or s.kind == "interneuron"]]).sum(0) > 0
     return np.select([sensory, np.abs(L).sum(0) == 0], [0.5, 1.5], 1.0)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #c33abe21
 def _private(rng, n_frames, fps, const, scale) -> np.ndarray:
     "Private fluctuations (T, N): skewed OU processes with per-neuron time constants, mean zero."
     ou = np.column_stack([_ou(rng, n_frames, tau, fps) for tau in const["tau_s"].to_numpy()])
     return scale * (np.exp(0.7 * ou) - np.exp(0.245))
 
-
+# %% ../nbs/05_virtual_worm.ipynb #c5e0d2e8
 def _fluorescence(Y, rng, fps, const, p) -> np.ndarray:
     "Raw fluorescence (T, N) from activity `Y` (T, N): baseline, gain, bleaching, drift and noise."
     T, N = Y.shape
@@ -379,7 +392,7 @@ def _fluorescence(Y, rng, fps, const, p) -> np.ndarray:
     F = F0 * (bleach[:, None] * (1 + drift + gain * Y) + noise)
     return np.maximum(F, 0.02 * F0)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #0f402c16
 def _observe(F, rng, coverage, missing, weight) -> tuple[np.ndarray, np.ndarray]:
     "Keep a random fraction of neurons (favouring easy-to-identify ones) and delete scattered values."
     n = int(np.clip(round(rng.uniform(*coverage) * F.shape[1]), 1, F.shape[1]))
@@ -388,14 +401,14 @@ def _observe(F, rng, coverage, missing, weight) -> tuple[np.ndarray, np.ndarray]
     X[rng.random(X.shape) < missing] = np.nan
     return X, keep
 
-# %% ../nbs/05_virtual_worm.ipynb #ee67710e
+# %% ../nbs/05_virtual_worm.ipynb #336ed030
 def _slow_taus(const: pd.DataFrame, L: np.ndarray, tau_range) -> np.ndarray:
     "Each neuron's private slow time constant (s): on the neurons the slow state writes, 0 elsewhere."
     lo, hi = tau_range
     slow = L[[s.name for s in _SPECS].index("slow state")] != 0
     return np.where(slow, lo * (hi / lo) ** const["slow_u"].to_numpy(), 0.0)
 
-
+# %% ../nbs/05_virtual_worm.ipynb #ccc5247b
 def _slow_states(rng, n_frames, fps, taus, scale) -> np.ndarray:
     "Private slow fluctuations (T, N): skewed OU processes (as `_private`) with time constants `taus`; 0 where tau is 0."
     out = np.zeros((n_frames, len(taus)))
@@ -403,13 +416,15 @@ def _slow_states(rng, n_frames, fps, taus, scale) -> np.ndarray:
         out[:, j] = scale[j] * (np.exp(0.7 * _ou(rng, n_frames, taus[j], fps)) - np.exp(0.245))
     return out
 
-# %% ../nbs/05_virtual_worm.ipynb #c8c9f4f3
-def neuron_group(name: str) -> str:
+# %% ../nbs/05_virtual_worm.ipynb #8a0d7d7b
+def neuron_group(
+    name: str,  # a neuron name, e.g. 'ASHL'
+) -> str:
     "The left/right pair a neuron belongs to: its name without the L or R suffix when the partner exists (`ASHL` -> `ASH`)."
     partner = {"L": "R", "R": "L"}.get(name[-1:])
     return name[:-1] if partner and name[:-1] + partner in NEURONS else name
 
-
+# %% ../nbs/05_virtual_worm.ipynb #137d46d7
 def _identification(keep: np.ndarray, const: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     "Name, neuron_group and identification confidence (0-1, two decimals) of the observed neurons `keep`."
     names = [NEURONS[k] for k in keep]
@@ -417,12 +432,12 @@ def _identification(keep: np.ndarray, const: pd.DataFrame, rng: np.random.Genera
     return pd.DataFrame({"name": names, "neuron_group": [neuron_group(n) for n in names],
                          "confidence": np.round(1 / (1 + np.exp(-logit)), 2)})
 
-# %% ../nbs/05_virtual_worm.ipynb #27f11649
+# %% ../nbs/05_virtual_worm.ipynb #2b8aae6b
 def _confusable(a: str, b: str) -> bool:
     "Whether an annotator could mistake neuron `a` for `b`: a left/right pair, or names sharing the first two characters."
     return a != b and (neuron_group(a) == neuron_group(b) or a[:2] == b[:2])
 
-
+# %% ../nbs/05_virtual_worm.ipynb #cf38f4f7
 def _swap_labels(X: np.ndarray, keep: np.ndarray, const: pd.DataFrame, rate: float, rng) -> tuple[np.ndarray, list]:
     "Exchange the traces of pairs of confusable observed neurons; also (label, true neuron) for every swapped label."
     names = [NEURONS[k] for k in keep]
@@ -442,7 +457,7 @@ def _swap_labels(X: np.ndarray, keep: np.ndarray, const: pd.DataFrame, rate: flo
         swaps += [(names[a], names[b]), (names[b], names[a])]
     return X, swaps
 
-# %% ../nbs/05_virtual_worm.ipynb #e3421bf0
+# %% ../nbs/05_virtual_worm.ipynb #af7641b3
 @dataclass(eq=False, repr=False)
 class GroundTruth:
     "What was planted in a virtual worm data set: features, loadings, drivers, windows and behaviour."
@@ -467,7 +482,10 @@ class GroundTruth:
     @property
     def keys(self) -> list: return list(self.drivers)
 
-    def primary(self, stimulus: str) -> str:
+    def primary(
+        self,
+        stimulus: str,  # a stimulus label
+    ) -> str:
         "Name of the stimulus's primary (ON) feature."
         hit = self.features.query("primary and stimulus == @stimulus")
         if hit.empty:
@@ -479,7 +497,11 @@ class GroundTruth:
         "The planted weights in dF/F units (activity per unit of driver), before the neuron's baseline."
         return self.loadings / self.neurons["baseline"].reindex(self.loadings.columns).to_numpy()
 
-    def z_loadings(self, collection, per_recording: bool = False) -> pd.DataFrame:
+    def z_loadings(
+        self,
+        collection,  # the recordings whose neurons' standard deviations scale the loadings
+        per_recording: bool = False,  # scale by each recording's standard deviations, then average (else pooled)
+    ) -> pd.DataFrame:
         "Loadings in per-neuron z-score units of `collection` (pooled, or per recording then averaged)."
         if per_recording:
             sd = pd.concat([pd.DataFrame(r.traces, columns=r.neurons).std() for r in collection], axis=1).mean(axis=1)
@@ -488,24 +510,36 @@ class GroundTruth:
             sd = pd.Series(np.nanstd(np.where(mask, X, np.nan), axis=0), index=collection.neurons)
         return self.loadings.reindex(columns=collection.neurons) / sd.reindex(collection.neurons).to_numpy()
 
-    def responders(self, feature: str) -> list:
+    def responders(
+        self,
+        feature: str,  # a planted feature's name
+    ) -> list:
         "Recording keys whose animal responded to `feature` (every recording for a feature no stimulus evokes)."
         r = self.responses[self.responses.feature == feature]
         return self.keys if r.empty else [k for k in self.keys if k in set(r.key[r.responds])]
 
-    def animal_loadings(self, key: str) -> pd.DataFrame:
+    def animal_loadings(
+        self,
+        key: str,  # a recording's key
+    ) -> pd.DataFrame:
         "The loadings recording `key` expressed: each stimulus-evoked feature's neurons scaled by that animal's factors."
         w = self.weights[self.weights.key == key]
         factors = w.pivot(index="feature", columns="neuron", values="factor")
         factors = factors.reindex(index=self.loadings.index, columns=self.loadings.columns).fillna(1.0)
         return self.loadings * factors.to_numpy()
 
-    def save(self, folder) -> Path:
+    def save(
+        self,
+        folder,  # a folder
+    ) -> Path:
         "Write to `folder` as CSV, JSON and npz files (never pickles)."
         return _save_ground_truth(self, folder)
 
     @classmethod
-    def load(cls, folder) -> GroundTruth:
+    def load(
+        cls,
+        folder,  # a folder
+    ) -> GroundTruth:
         "Read a folder written by `save`."
         return load_ground_truth(folder)
 
@@ -544,7 +578,7 @@ def _save_ground_truth(gt: GroundTruth, folder) -> Path:
         json.dump(meta, f, indent=1)
     return folder
 
-# %% ../nbs/05_virtual_worm.ipynb #aee78aba
+# %% ../nbs/05_virtual_worm.ipynb #e38c8a86
 def _read_npz(path) -> dict:
     "All arrays of an .npz file, never unpickling."
     try:
@@ -553,8 +587,10 @@ def _read_npz(path) -> dict:
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
 
-
-def load_ground_truth(folder) -> GroundTruth:
+# %% ../nbs/05_virtual_worm.ipynb #e40fee51
+def load_ground_truth(
+    folder,  # a folder
+) -> GroundTruth:
     "Read a GroundTruth written by `GroundTruth.save`."
     folder = Path(folder)
     missing = [n for n in _GT_FILES if not (folder / n).is_file()]
@@ -604,7 +640,7 @@ def _check_params(p):
     if unknown:
         raise ValueError(f"unknown stimuli {sorted(unknown)}; the panel is {list(PANEL)}")
 
-# %% ../nbs/05_virtual_worm.ipynb #95ea3eaf
+# %% ../nbs/05_virtual_worm.ipynb #6f3e0129
 def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Recording, np.ndarray, dict]:
     "One simulated animal as a Recording, its drivers (T, features), and what made it individual."
     rng = np.random.default_rng([p["seed"], i])
@@ -630,7 +666,7 @@ def _animal(i: int, p: dict, L: np.ndarray, const: pd.DataFrame) -> tuple[Record
                                meta={"simulated": True, "seed": p["seed"], "animal": i, "neuron_info": info})
     return rec, D.astype(np.float32), {"responds": responds, "gain": gain, "factors": factors, "swaps": swaps}
 
-
+# %% ../nbs/05_virtual_worm.ipynb #5b12ac91
 def _individual_tables(keys: list, individual: list, L: np.ndarray) -> dict:
     "The ground truth's per-animal tables (responses, weights, swaps) from each animal's draws."
     names, stim = [s.name for s in _SPECS], _stimulus_features()
@@ -706,7 +742,7 @@ def virtual_worm(
         **_individual_tables([r.key for r in recs], [ind for _, _, ind in out], L.to_numpy()))
     return Collection(recs, neurons=[n for n in NEURONS if n in seen]), gt
 
-# %% ../nbs/05_virtual_worm.ipynb #897053fd
+# %% ../nbs/05_virtual_worm.ipynb #8f029b85
 DATA_VERSION = "4"  # bump whenever the generator's output changes, so that caches are rebuilt
 
 
@@ -718,7 +754,7 @@ def _sha256(path) -> str:
             h.update(block)
     return h.hexdigest()
 
-
+# %% ../nbs/05_virtual_worm.ipynb #7a696ff7
 def _manifest(folder: Path, params: dict) -> dict:
     "Version, parameters, and size and SHA-256 of every file under `folder`."
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
@@ -726,13 +762,18 @@ def _manifest(folder: Path, params: dict) -> dict:
             "files": {p.relative_to(folder).as_posix(): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
                       for p in files}}
 
-
+# %% ../nbs/05_virtual_worm.ipynb #1aa832e1
 def _jsonable(params: dict) -> dict:
     "Parameters as they read back from JSON (tuples become lists), with the defaults of `n_animals` and `seed`."
     return json.loads(json.dumps({"n_animals": 8, "seed": 0, **params}))
 
-# %% ../nbs/05_virtual_worm.ipynb #4a2bb590
-def write_virtual_worm(folder, n_animals: int = 8, seed: int = 0, **params) -> Path:
+# %% ../nbs/05_virtual_worm.ipynb #c590b271
+def write_virtual_worm(
+    folder,  # a folder
+    n_animals: int = 8,  # animals to simulate
+    seed: int = 0,  # the simulation's random seed
+    **params,  # simulation parameters by name (see `virtual_worm`)
+) -> Path:
     "Simulate and write one worm.world CSV per animal, the ground truth and a manifest into `folder`."
     from wormsae.wormworld import atomic_write, write_wormworld_csv
     folder = Path(folder)
@@ -746,7 +787,7 @@ def write_virtual_worm(folder, n_animals: int = 8, seed: int = 0, **params) -> P
         json.dump(manifest, f, indent=1)
     return folder
 
-
+# %% ../nbs/05_virtual_worm.ipynb #97fad826
 def _lab_sheet(rec: Recording) -> pd.DataFrame:
     "The per-neuron columns written beside the names: neuron_group, conf and four generic lab-sheet columns."
     info = rec.meta["neuron_info"]
@@ -754,8 +795,10 @@ def _lab_sheet(rec: Recording) -> pd.DataFrame:
                          "roi": np.arange(1, len(info) + 1), "sex": "hermaphrodite", "strain": "virtual NeuroPAL;GCaMP",
                          "notes": "simulated"})
 
-
-def read_virtual_worm(folder) -> tuple[Collection, GroundTruth]:
+# %% ../nbs/05_virtual_worm.ipynb #f905afa7
+def read_virtual_worm(
+    folder,  # a folder
+) -> tuple[Collection, GroundTruth]:
     "Read a folder written by `write_virtual_worm` through the package's loader."
     from wormsae.loading import load_many
     folder = Path(folder)
@@ -771,11 +814,13 @@ def read_virtual_worm(folder) -> tuple[Collection, GroundTruth]:
     order = [n for n in NEURONS if n in seen] + [n for n in col.neurons if n not in set(NEURONS)]
     return Collection(col.recordings, neurons=order), load_ground_truth(folder / "ground_truth")
 
-# %% ../nbs/05_virtual_worm.ipynb #b508f9bc
+# %% ../nbs/05_virtual_worm.ipynb #998507a7
 EXAMPLE_PARAMS = {"n_animals": 8, "seed": 0}
 
 
-def cache_root(cache_dir=None) -> Path:
+def cache_root(
+    cache_dir=None,  # where the cache lives (None: $WORMSAE_CACHE, else the user cache directory)
+) -> Path:
     "The wormsae cache directory: `cache_dir`, else `$WORMSAE_CACHE`, else the user cache directory."
     if cache_dir is not None:
         return Path(cache_dir)
@@ -784,8 +829,11 @@ def cache_root(cache_dir=None) -> Path:
     import platformdirs
     return Path(platformdirs.user_cache_dir("wormsae"))
 
-
-def cache_is_valid(folder, params: dict) -> bool:
+# %% ../nbs/05_virtual_worm.ipynb #34b10f00
+def cache_is_valid(
+    folder,  # a folder
+    params: dict,  # the simulation parameters it must have been made with
+) -> bool:
     "Whether `folder` holds a complete, uncorrupted virtual worm made with `params` and this data version."
     folder = Path(folder)
     try:
@@ -800,8 +848,12 @@ def cache_is_valid(folder, params: dict) -> bool:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
-# %% ../nbs/05_virtual_worm.ipynb #edf697b0
-def ensure_virtual_worm(folder, refresh: bool = False, **params) -> Path:
+# %% ../nbs/05_virtual_worm.ipynb #916204e8
+def ensure_virtual_worm(
+    folder,  # a folder
+    refresh: bool = False,  # simulate again even if the cached copy is valid
+    **params,  # simulation parameters by name (see `virtual_worm`)
+) -> Path:
     "Make sure `folder` holds a valid virtual worm with `params`, (re)generating it atomically if needed."
     folder = Path(folder)
     if not refresh and cache_is_valid(folder, params):
@@ -810,17 +862,26 @@ def ensure_virtual_worm(folder, refresh: bool = False, **params) -> Path:
         write_virtual_worm(tmp, **params)
     return folder
 
-# %% ../nbs/05_virtual_worm.ipynb #75211928
-def example_folder(cache_dir=None, refresh: bool = False) -> Path:
+# %% ../nbs/05_virtual_worm.ipynb #9b72d250
+def example_folder(
+    cache_dir=None,  # where the cache lives (None: $WORMSAE_CACHE, else the user cache directory)
+    refresh: bool = False,  # simulate again even if the cached copy is valid
+) -> Path:
     "The folder of the default virtual worm in the cache, generated first if missing or corrupt."
     return ensure_virtual_worm(cache_root(cache_dir) / f"virtual_worm-v{DATA_VERSION}", refresh, **EXAMPLE_PARAMS)
 
-
-def example(cache_dir=None, refresh: bool = False) -> Collection:
+# %% ../nbs/05_virtual_worm.ipynb #0dda1941
+def example(
+    cache_dir=None,  # where the cache lives (None: $WORMSAE_CACHE, else the user cache directory)
+    refresh: bool = False,  # simulate again even if the cached copy is valid
+) -> Collection:
     "The embedded default dataset: 8 virtual worms, written to worm.world CSVs once and read back."
     return read_virtual_worm(example_folder(cache_dir, refresh))[0]
 
-
-def example_ground_truth(cache_dir=None, refresh: bool = False) -> GroundTruth:
+# %% ../nbs/05_virtual_worm.ipynb #272fe7aa
+def example_ground_truth(
+    cache_dir=None,  # where the cache lives (None: $WORMSAE_CACHE, else the user cache directory)
+    refresh: bool = False,  # simulate again even if the cached copy is valid
+) -> GroundTruth:
     "The ground truth of `example()`."
     return load_ground_truth(example_folder(cache_dir, refresh) / "ground_truth")

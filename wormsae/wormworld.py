@@ -24,31 +24,35 @@ from .files import atomic_write
 __all__ = ['TIME_HEADER', 'FRAME_HEADER', 'FRAME_INTERVAL_S', 'FRAME_RATE', 'MAX_STIMULUS_CELL', 'LAYOUTS', 'time_of_header',
            'frame_of_header', 'parse_stimulus_cell', 'read_wormworld_csv', 'write_wormworld_csv']
 
-# %% ../nbs/01_wormworld.ipynb #95adebbc
+# %% ../nbs/01_wormworld.ipynb #09f16d3b
 TIME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*s\s*$")
 FRAME_HEADER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # files repeat the same few thousand headers
-def time_of_header(name) -> float | None:
+def time_of_header(
+    name,  # a neuron name, e.g. 'ASHL'
+) -> float | None:
     "Seconds encoded in a frame column header such as `'12.375s'`, else None."
     m = TIME_HEADER.match(str(name))
     return float(m.group(1)) if m else None
 
-
+# %% ../nbs/01_wormworld.ipynb #1c6ffb31
 @functools.lru_cache(maxsize=1 << 16)
-def frame_of_header(name) -> float | None:
+def frame_of_header(
+    name,  # a neuron name, e.g. 'ASHL'
+) -> float | None:
     "The number in a frame column header such as `'98'` or `'98.0'`, else None (whole and non-negative is checked later)."
     m = FRAME_HEADER.match(str(name))
     return float(m.group(1)) if m else None
 
-
+# %% ../nbs/01_wormworld.ipynb #aa41aaac
 def _find_column(columns, name: str):
     "The column called `name`, ignoring case and surrounding spaces, or None."
     hits = [c for c in columns if str(c).strip().lower() == name]
     return hits[0] if hits else None
 
-# %% ../nbs/01_wormworld.ipynb #581ed619
+# %% ../nbs/01_wormworld.ipynb #c9405bae
 def _frame_columns(names: list, path) -> tuple[str, list]:
     "How the file names its frame columns ('frame number' or 'seconds') and which columns they are."
     numbered = [n for n in names if frame_of_header(n) is not None]
@@ -66,12 +70,12 @@ def _frame_columns(names: list, path) -> tuple[str, list]:
             raise DataError(f"{path}: frame column {n!r} is not a whole frame number; frames are numbered 0, 1, 2, ...")
     return ("frame number", numbered) if numbered else ("seconds", timed)
 
-
+# %% ../nbs/01_wormworld.ipynb #589d629b
 def _examples(items, n: int = 3) -> str:
     "The first few items, quoted, with '...' when there are more."
     return ", ".join(map(repr, items[:n])) + (", ..." if len(items) > n else "")
 
-# %% ../nbs/01_wormworld.ipynb #fd7f547f
+# %% ../nbs/01_wormworld.ipynb #4f1235e2
 def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     "Text columns as written and frame columns as parsed (same rows), and how frames are named; errors name the file."
     if not path.exists():
@@ -100,7 +104,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         raise DataError(f"{path}: the file has a header but no neuron rows")
     return text, frames, kind
 
-
+# %% ../nbs/01_wormworld.ipynb #7f6e2c37
 def _drop_empty_rows(text: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Without rows of empty fields (',,,'), as spreadsheets append them."
     col = _find_column(text.columns, "neuron")
@@ -110,7 +114,7 @@ def _drop_empty_rows(text: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataF
     blank = candidates & text.isna().all(axis=1) & frames.isna().all(axis=1)
     return (text[~blank], frames[~blank]) if blank.any() else (text, frames)
 
-
+# %% ../nbs/01_wormworld.ipynb #a7d4e66a
 def _parser_problem(message: str) -> str:
     "pandas' tokenizer message in the reader's words."
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
@@ -118,7 +122,7 @@ def _parser_problem(message: str) -> str:
         return f"row {m.group(2)} has {m.group(3)} fields but the header has {m.group(1)}"
     return f"not a readable CSV table ({message.strip().splitlines()[-1]})"
 
-
+# %% ../nbs/01_wormworld.ipynb #3c497dca
 def _column_names(path: Path) -> list[str]:
     "Header fields (stripped), checked for duplicates, including two headers naming the same frame or time."
     header = [h.strip() for h in _first_row(path)]
@@ -130,14 +134,14 @@ def _column_names(path: Path) -> list[str]:
         raise DataError(f"{path}: duplicated column headers {dup[:5]}; each frame and field must appear once")
     return header
 
-
+# %% ../nbs/01_wormworld.ipynb #8d169722
 def _same_value(header: list, parse) -> list:
     "Headers that `parse` maps to the same value as another header does ('1' and '1.0', '0s' and '0.0s')."
     values = [parse(h) for h in header]
     seen = Counter(v for v in values if v is not None)
     return [h for h, v in zip(header, values) if v is not None and seen[v] > 1]
 
-
+# %% ../nbs/01_wormworld.ipynb #90be2b8e
 def _first_row(path: Path) -> list[str]:
     "The first non-blank row of the file, as strings."
     try:
@@ -148,7 +152,7 @@ def _first_row(path: Path) -> list[str]:
     except csv.Error as e:
         raise DataError(f"{path}: the header row cannot be read as CSV ({e})") from None
 
-
+# %% ../nbs/01_wormworld.ipynb #6c65201c
 def _report_long_row(path: Path, n_fields: int):
     "Name the first row with a non-empty field beyond the header (trailing empty fields are harmless)."
     if not _may_have_long_rows(path, n_fields):
@@ -160,7 +164,7 @@ def _report_long_row(path: Path, n_fields: int):
             if long_row(row):
                 raise DataError(f"{path}: row {line} has {len(row)} fields but the header has {n_fields}")
 
-
+# %% ../nbs/01_wormworld.ipynb #15fdb525
 _QUOTED = re.compile(rb'"[^"]*"')
 
 
@@ -176,7 +180,7 @@ def _may_have_long_rows(path: Path, n_fields: int) -> bool:
                 return True
     return False
 
-# %% ../nbs/01_wormworld.ipynb #e9bd9239
+# %% ../nbs/01_wormworld.ipynb #158fd063
 def _plain_frames(path: Path, names: list, frame_cols: list, text) -> pd.DataFrame | None:
     "The frame columns of a plain file parsed as one long column, shaped like the wide read; None if not plain."
     position = {name: i for i, name in enumerate(names)}
@@ -197,7 +201,7 @@ def _plain_frames(path: Path, names: list, frame_cols: list, text) -> pd.DataFra
         return None
     return pd.DataFrame(values.to_numpy(np.float64).reshape(len(rows), n), columns=list(frame_cols))
 
-
+# %% ../nbs/01_wormworld.ipynb #06a692c9
 def _frame_regions(data: bytes, n_fields: int, before: int, after: int) -> list | None:
     "Per data line, the bytes of its frame cells (`before` fields precede them, `after` follow); None unless plain."
     lines = data.splitlines()
@@ -218,7 +222,7 @@ def _frame_regions(data: bytes, n_fields: int, before: int, after: int) -> list 
             return None
     return regions
 
-
+# %% ../nbs/01_wormworld.ipynb #2c1e9472
 def _quoted_fields(line: bytes, n_fields: int) -> list | None:
     "The fields of a line with quotes (as the csv module reads them), or None when they are not exactly `n_fields`."
     if line.count(b'"') % 2:  # a quoted field spans lines
@@ -229,12 +233,12 @@ def _quoted_fields(line: bytes, n_fields: int) -> list | None:
         return None
     return fields if len(fields) == n_fields else None
 
-# %% ../nbs/01_wormworld.ipynb #4c14722e
+# %% ../nbs/01_wormworld.ipynb #9d4a8da6
 def _frame_order(frames: pd.DataFrame, kind: str) -> list:
     "The frame columns in frame order: by frame number, or by time."
     return sorted(frames.columns, key=frame_of_header if kind == "frame number" else time_of_header)
 
-
+# %% ../nbs/01_wormworld.ipynb #6577fbdd
 def _frame_values(frames: pd.DataFrame, text: pd.DataFrame, cols, path) -> np.ndarray:
     "The frame columns `cols` as float32 (frames, neurons); a cell that is neither a number nor empty is reported."
     if {dt.kind for dt in frames.dtypes} <= {"f", "i", "u"}:  # the usual case: every frame column parsed as numbers
@@ -253,7 +257,7 @@ def _frame_values(frames: pd.DataFrame, text: pd.DataFrame, cols, path) -> np.nd
         _bad_cell(frames, text, i, cols[j], path, "is an infinite value")
     return out
 
-
+# %% ../nbs/01_wormworld.ipynb #d5705510
 def _cells_as_numbers(frames, text, column, path) -> np.ndarray:
     "Convert a column pandas could not parse as numbers cell by cell, naming the first bad cell."
     values = np.full(len(frames), np.nan)
@@ -268,7 +272,7 @@ def _cells_as_numbers(frames, text, column, path) -> np.ndarray:
             _bad_cell(frames, text, i, column, path, "is not a number")
     return values
 
-
+# %% ../nbs/01_wormworld.ipynb #ec1012bb
 def _bad_cell(frames, text, i, column, path, problem):
     neuron = _find_column(text.columns, "neuron")
     who = f" (neuron {text[neuron].iloc[i]!r})" if neuron is not None else ""
@@ -297,7 +301,7 @@ def _neuron_names(table: pd.DataFrame, path) -> list[str]:
 FRAME_INTERVAL_S = 0.375  # seconds between two volumes of the chemosensory panel
 FRAME_RATE = 1 / FRAME_INTERVAL_S  # frames per second of numbered frame columns unless `fps=` says otherwise (2.667 Hz)
 
-# %% ../nbs/01_wormworld.ipynb #a12c2234
+# %% ../nbs/01_wormworld.ipynb #4f29632b
 def _numbered_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarray, np.ndarray, float, dict]:
     "Traces with frame number i in row i (NaN rows for frames without a column), times, rate and timing metadata."
     number, n_frames, absent = _frame_numbers(cols, path)
@@ -309,7 +313,7 @@ def _numbered_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.nd
     timing = {"fps_source": "default" if fps is None else "fps option", "absent_frames": absent.tolist()}
     return traces, np.arange(n_frames) / rate, rate, timing
 
-
+# %% ../nbs/01_wormworld.ipynb #60ce9aec
 def _frame_numbers(cols: list, path) -> tuple[np.ndarray, int, np.ndarray]:
     "Frame number of each column (in order), the number of frames, and the frames without a column (gaps warned of)."
     number = np.fromiter(map(frame_of_header, cols), float, len(cols))
@@ -327,7 +331,7 @@ def _frame_numbers(cols: list, path) -> tuple[np.ndarray, int, np.ndarray]:
                       "count frames from 0", stacklevel=4)
     return number, n_frames, absent
 
-
+# %% ../nbs/01_wormworld.ipynb #96017061
 def _timed_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarray, np.ndarray, float, dict]:
     "Traces, times from the '0.0s' headers, the rate they imply (an `fps` option must agree) and timing metadata."
     times = np.array([time_of_header(c) for c in cols])
@@ -339,7 +343,7 @@ def _timed_timeline(values: np.ndarray, cols: list, fps, path) -> tuple[np.ndarr
                         f"which imply {rate:.4g} frames per second; leave fps out for files with headers in seconds")
     return values, times, rate, {"fps_source": "headers", "absent_frames": []}
 
-
+# %% ../nbs/01_wormworld.ipynb #f6a72463
 def _frame_rate(times, path) -> float:
     "Frames per second from the median frame interval, checked to be plausible."
     fps = 1.0 / float(np.median(np.diff(times)))
@@ -347,7 +351,7 @@ def _frame_rate(times, path) -> float:
         raise DataError(f"{path}: the frame times imply {fps:.3g} frames per second; expected column headers in seconds")
     return fps
 
-
+# %% ../nbs/01_wormworld.ipynb #4b28b6ea
 def _rate_option(fps, path) -> float | None:
     "The `fps` option checked: None, or a plausible number of frames per second."
     if fps is None:
@@ -357,12 +361,12 @@ def _rate_option(fps, path) -> float | None:
                         "second (the chemosensory panel's is 2.667)")
     return float(fps)
 
-
+# %% ../nbs/01_wormworld.ipynb #3f7ecef0
 def _is_real(x) -> bool:
     "Whether `x` is a real number (a bool or a text is not)."
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
-# %% ../nbs/01_wormworld.ipynb #ee816669
+# %% ../nbs/01_wormworld.ipynb #4fa196a9
 def _neuron_info(text: pd.DataFrame, neurons: list, path, strict: bool) -> pd.DataFrame:
     "One row per neuron: its file row, name, `neuron_group` and `conf` as a number (NaN when absent or empty)."
     group = _find_column(text.columns, "neuron_group")
@@ -370,7 +374,7 @@ def _neuron_info(text: pd.DataFrame, neurons: list, path, strict: bool) -> pd.Da
     return pd.DataFrame({"row": np.asarray(text.index) + 2, "name": neurons, "neuron_group": groups,
                          "confidence": _confidence(text, neurons, path, strict)})
 
-
+# %% ../nbs/01_wormworld.ipynb #41ee16d9
 def _confidence(text: pd.DataFrame, neurons: list, path, strict: bool) -> np.ndarray:
     "The `conf` cells as floats; one that is not a number is an error when `strict`, else NaN with a warning."
     col = _find_column(text.columns, "conf")
@@ -389,7 +393,7 @@ def _confidence(text: pd.DataFrame, neurons: list, path, strict: bool) -> np.nda
         out[i] = np.nan if value is None else value
     return out
 
-
+# %% ../nbs/01_wormworld.ipynb #514889cc
 def _finite_number(s: str) -> float | None:
     "The finite number a text spells, else None ('True', 'nan', 'inf' and words are not numbers)."
     try:
@@ -398,7 +402,7 @@ def _finite_number(s: str) -> float | None:
         return None
     return value if np.isfinite(value) and s.strip().lower() not in {"true", "false"} else None
 
-
+# %% ../nbs/01_wormworld.ipynb #df50cec8
 def _confident(info: pd.DataFrame, text: pd.DataFrame, min_confidence, path) -> np.ndarray:
     "Which neurons to keep: all, or those with a confidence of at least `min_confidence` (missing counts as below)."
     if min_confidence is None:
@@ -415,18 +419,21 @@ def _confident(info: pd.DataFrame, text: pd.DataFrame, min_confidence, path) -> 
                       f"whose confidence is lower or missing: {_examples(dropped, 6)}", stacklevel=3)
     return keep
 
-
+# %% ../nbs/01_wormworld.ipynb #4d3ebd22
 def _number_option(value, name: str, path):
     "An option that must be None or a finite number."
     if value is not None and not (_is_real(value) and np.isfinite(value)):
         raise DataError(f"{path}: {name}={value!r} is not a number")
     return value
 
-# %% ../nbs/01_wormworld.ipynb #5a39b2e4
+# %% ../nbs/01_wormworld.ipynb #1d3bc3b0
 MAX_STIMULUS_CELL = 1_000_000  # characters; 10,000 presentations take about 300,000: more is not a schedule
 
 
-def parse_stimulus_cell(text: str, source="") -> list[tuple]:
+def parse_stimulus_cell(
+    text: str,  # the cell's text
+    source="",  # where the cell comes from (file and row), for error messages
+) -> list[tuple]:
     "Parse a schedule cell such as `\"[(180, 'OP50'), (340, '10mM CuSO4')]\"` into (onset, label) pairs, safely."
     if len(str(text)) > MAX_STIMULUS_CELL:
         raise DataError(f"{source}: the stimulus cell holds {len(str(text)):,} characters; expected a list of "
@@ -444,12 +451,12 @@ def parse_stimulus_cell(text: str, source="") -> list[tuple]:
             raise DataError(f"{source}: stimulus entry {i} is {_short(repr(pair))}; expected (onset_frame, 'label')")
     return [tuple(p) for p in value]
 
-
+# %% ../nbs/01_wormworld.ipynb #508f34d7
 def _short(text, n: int = 60) -> str:
     text = str(text)
     return repr(text if len(text) <= n else text[:n] + "...")
 
-# %% ../nbs/01_wormworld.ipynb #4f7c2f7c
+# %% ../nbs/01_wormworld.ipynb #5eb5f65d
 def _schedule_cell(table: pd.DataFrame, path) -> str | None:
     "The first non-empty cell of the `stimulus` column, or None when the file has no schedule."
     col = _find_column(table.columns, "stimulus")
@@ -459,7 +466,7 @@ def _schedule_cell(table: pd.DataFrame, path) -> str | None:
     cells = cells[cells != ""]
     return cells.iloc[0] if len(cells) else None
 
-
+# %% ../nbs/01_wormworld.ipynb #5babaf58
 def _recording_key(table: pd.DataFrame, path: Path) -> str:
     "The `key` column's value (all rows must agree), else the file stem."
     col = _find_column(table.columns, "key")
@@ -469,7 +476,7 @@ def _recording_key(table: pd.DataFrame, path: Path) -> str:
         raise DataError(f"{path}: the key column names several recordings {list(keys[:3])}; expected one per file")
     return keys[0] if len(keys) else path.stem
 
-# %% ../nbs/01_wormworld.ipynb #aff3c73f
+# %% ../nbs/01_wormworld.ipynb #fbd612b1
 def read_wormworld_csv(
     path,  # a worm.world chemosensory CSV
     presentation_s: float = 15.0,  # length of one presentation in seconds (the file stores onsets only)
@@ -498,13 +505,13 @@ def read_wormworld_csv(
     rec.schedule = make_schedule(schedule, rec.n_frames, rec.fps, presentation_s, source=path)
     return rec
 
-
+# %% ../nbs/01_wormworld.ipynb #d7d55c33
 def _metadata(text: pd.DataFrame) -> pd.DataFrame:
     "Every non-frame column but the schedule and the key, kept as per-neuron metadata but never relied upon."
     skip = {_find_column(text.columns, c) for c in ("stimulus", "key")}
     return text[[c for c in text.columns if c not in skip]].reset_index(drop=True)
 
-# %% ../nbs/01_wormworld.ipynb #533d9c19
+# %% ../nbs/01_wormworld.ipynb #57be028e
 LAYOUTS = ("published", "seconds")  # frame columns named by frame number (as published) or by time ('0.0s')
 
 
@@ -531,7 +538,7 @@ def write_wormworld_csv(
             f.write(",".join(map(_quote, head)) + "," + values + "," + ",".join(map(_quote, tail)) + "\n")
     return path
 
-
+# %% ../nbs/01_wormworld.ipynb #96f6bf31
 def _layout(recording: Recording, layout: str, path) -> str:
     "The layout to write; 'published' needs a recording at `FRAME_RATE` with frame times from 0."
     if layout not in ("auto", *LAYOUTS):
@@ -544,7 +551,7 @@ def _layout(recording: Recording, layout: str, path) -> str:
                          f"{recording.times[0]:g} s: write it with layout='seconds'")
     return layout if layout != "auto" else ("published" if fits else "seconds")
 
-
+# %% ../nbs/01_wormworld.ipynb #36e60334
 def _text_columns(recording: Recording, metadata, layout: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The text columns written before and after the frame columns, one row per neuron, in file order."
     n = recording.n_neurons
@@ -560,7 +567,7 @@ def _text_columns(recording: Recording, metadata, layout: str) -> tuple[pd.DataF
     first = pd.DataFrame({"": range(n), "neuron": recording.neurons, **own})  # "": the pandas index, as published
     return pd.concat([first, meta, pd.DataFrame({"stimulus": stimulus})], axis=1), pd.DataFrame({"key": keys})
 
-
+# %% ../nbs/01_wormworld.ipynb #6d5e3e4b
 def _checked_metadata(metadata, n: int) -> pd.DataFrame:
     "A copy of `metadata` with a plain row index; a wrong length or a column the file needs itself is refused."
     meta = pd.DataFrame(index=range(n)) if metadata is None else metadata.reset_index(drop=True).copy()
@@ -574,12 +581,12 @@ def _checked_metadata(metadata, n: int) -> pd.DataFrame:
                          "(index, neuron, stimulus, key, frame columns)")
     return meta
 
-
+# %% ../nbs/01_wormworld.ipynb #23df2793
 def _time_header(t: float) -> str:
     "A frame header such as '0.374953s': microsecond precision, trailing zeros trimmed."
     return np.format_float_positional(round(float(t), 6), trim="-") + "s"
 
-
+# %% ../nbs/01_wormworld.ipynb #7a2dfd9a
 def _quote(x) -> str:
     "A text field quoted by the CSV rules (only when it contains a separator, quote or newline)."
     s = "" if x is None or (isinstance(x, float) and x != x) else str(x)
