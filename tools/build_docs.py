@@ -190,13 +190,17 @@ def stage(run_tutorials: bool, workers: int) -> dict:
 
 
 def sphinx(strict: bool):
-    if SITE.exists():
-        shutil.rmtree(SITE)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONF), str(STAGE), str(SITE),
+    "Render the staged pages; built in _build/html (MyST-NB writes beside its output folder), then moved to _site/."
+    html = ROOT / "_build" / "html"
+    for folder in (html, SITE):
+        if folder.exists():
+            shutil.rmtree(folder)
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONF), str(STAGE), str(html),
            "-d", str(ROOT / "_build" / "doctrees")]
     if strict:
         cmd += ["-W", "--keep-going"]
     subprocess.run(cmd, check=True)
+    shutil.move(html, SITE)
 
 
 def main():
