@@ -136,8 +136,8 @@ def browse(browser, base: str, pages: list[str], screenshots: dict | None = None
         if screenshots and rel in screenshots:
             name, selector = screenshots[rel]
             if selector:
-                page.locator(selector).first.evaluate("e => e.scrollIntoView()")
-                page.evaluate("() => window.scrollBy(0, -80)")
+                page.locator(selector).first.evaluate(  # instant: furo scrolls smoothly otherwise
+                    "e => { e.scrollIntoView({behavior: 'instant'}); window.scrollBy({top: -80, behavior: 'instant'}); }")
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     status = {}
     for rel, href in sorted(links):

@@ -121,8 +121,23 @@ def executed(src: Path, nb, fingerprint: str):
     return nb, seconds
 
 
-def stage_notebook(src: Path, dest: Path, run: bool, fingerprint: str) -> float:
+def chapter_note(module: str | None) -> str:
+    "What a chapter page says under its title: why it has no outputs, and where its API page is."
+    api = f" Its API: [`{module}`](../api/{module.split('.')[-1]}.md)." if module else ""
+    return (":::{note}\nThis chapter is shown as written, without running it; open the notebook in Jupyter to see "
+            f"its outputs (`tools/run_tests` runs it).{api}\n:::")
+
+
+def with_note(nb, note: str):
+    "The note as a markdown cell after the first cell (the title)."
+    nb["cells"].insert(1, nbformat.v4.new_markdown_cell(note))
+    return nb
+
+
+def stage_notebook(src: Path, dest: Path, run: bool, fingerprint: str, note: str | None = None) -> float:
     nb = prepared(nbformat.read(src, as_version=4))
+    if note:
+        nb = with_note(nb, note)
     seconds = 0.0
     if run:
         nb, seconds = executed(src, nb, fingerprint)
@@ -174,16 +189,18 @@ def stage(run_tutorials: bool, workers: int) -> dict:
     tutorials = sorted(NBS.glob("tutorials/*.ipynb"))
     workshop = sorted(NBS.glob("workshop/*.ipynb"))
     chapters = sorted(p for p in NBS.glob("*.ipynb") if p.stem != "index")
-    jobs = [(p, STAGE / "tutorials" / p.name, run_tutorials) for p in tutorials]
-    jobs += [(p, STAGE / "workshop" / p.name, False) for p in workshop]
-    jobs += [(p, STAGE / "chapters" / p.name, False) for p in chapters]
+    modules = chapter_modules()
+    module_of = {chapter: module for module, chapter in modules.items()}
+    jobs = [(p, STAGE / "tutorials" / p.name, run_tutorials, None) for p in tutorials]
+    jobs += [(p, STAGE / "workshop" / p.name, False, None) for p in workshop]
+    jobs += [(p, STAGE / "chapters" / p.name, False, chapter_note(module_of.get(p.stem))) for p in chapters]
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per kernel: two kernels share two cores
     os.environ.setdefault("MPLBACKEND", "Agg")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        seconds = dict(zip([p.relative_to(NBS).as_posix() for p, _, _ in jobs],
-                           pool.map(lambda job: stage_notebook(job[0], job[1], job[2], fingerprint), jobs)))
+        seconds = dict(zip([job[0].relative_to(NBS).as_posix() for job in jobs],
+                           pool.map(lambda job: stage_notebook(*job[:3], fingerprint, job[3]), jobs)))
     shutil.copy(NBS / "workshop" / "README.md", STAGE / "workshop" / "README.md")
-    write_api_pages(STAGE / "api", chapter_modules())
+    write_api_pages(STAGE / "api", modules)
     (STAGE / "index.md").write_text(home_page([p.stem for p in tutorials], [p.stem for p in workshop],
                                               [p.stem for p in chapters]))
     return {k: v for k, v in seconds.items() if v}
