@@ -209,12 +209,19 @@ def test_directives_applied_as_nbdev_does():
     assert [c["metadata"].get("tags", []) for c in cells] == [[], ["remove-input"], ["remove-output"], [], []]
 
 
-def test_widget_outputs_become_a_note():
-    widget = {"output_type": "display_data", "metadata": {},
-              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": "VBox()"}}
-    nb = static_outputs({"metadata": {"widgets": {"state": {}}}, "cells": [code("ux", [widget])]})
+def widget_output(text: str) -> dict:
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": text}}
+
+
+def test_widget_outputs_become_a_note_and_progress_bars_go():
+    printed = {"output_type": "stream", "name": "stdout", "text": "50%| done\n"}
+    nb = static_outputs({"metadata": {"widgets": {"state": {}}}, "cells": [
+        code("ux", [widget_output("VBox(children=(...))")]),
+        code("train()", [widget_output("training:   0%|          | 0/800 [00:00<?, ?it/s]"), printed])]})
     assert "widgets" not in nb["metadata"]
-    assert nb["cells"][0]["outputs"][0]["data"] == {"text/markdown": WIDGET_NOTE}
+    assert [o.get("data") for o in nb["cells"][0]["outputs"]] == [{"text/markdown": WIDGET_NOTE}]
+    assert nb["cells"][1]["outputs"] == [printed]  # the bar is gone, printed text stays
 
 
 def built_site() -> Path:

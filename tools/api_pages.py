@@ -101,6 +101,13 @@ def parameter_table(obj, sig) -> list[str]:
     return rows
 
 
+def summary(obj) -> str:
+    "The first line of the docstring (a constant's docstring is its type's, so constants get none)."
+    if not (inspect.isclass(obj) or inspect.ismodule(obj) or callable(obj)):
+        return ""
+    return docstring(obj).split("\n")[0]
+
+
 def docstring(obj) -> str:
     return inspect.getdoc(obj) or ""
 
@@ -205,8 +212,11 @@ def write_api_pages(out: Path, chapters: dict[str, str]) -> list[str]:
              "One page per module: every name in the module's `__all__`, with its signature, its docstring and "
              "its parameters.", "",
              "`import wormsae as ws` gives the names most users need:", "",
-             "| name | module |", "|---|---|"]
-    index += [f"| [`ws.{n}`]({m.split('.')[-1]}.md#{anchor(n)}) | `{m}` |" for n, m in top.items()]
+             "| name | what it is |", "|---|---|"]
+    index += [f"| [`ws.{n}`]({m.split('.')[-1]}.md#{anchor(n)}) | {cell(summary(getattr(importlib.import_module(m), n)))} |"
+              for n, m in top.items()]
+    index += ["", "The modules:", "", "| module | what it holds |", "|---|---|"]
+    index += [f"| [`{m}`]({m.split('.')[-1]}.md) | {cell(summary(importlib.import_module(m)))} |" for m in sorted(chapters)]
     index += ["", "```{toctree}", ":maxdepth: 1", ":hidden:", ""] + pages + ["```", ""]
     (out / "index.md").write_text("\n".join(index))
     return pages

@@ -35,6 +35,9 @@ SITE = ROOT / "_site"
 CONF = ROOT / "docs"
 CELL_TIMEOUT_S = 600
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# the kernels' environment (defaults; part of the cache key): one thread per kernel, as two kernels share two
+# cores; figures without a display; no progress bars
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "WORMSAE_QUIET": "1"}
 
 sys.path.insert(0, str(ROOT / "tools"))
 from api_pages import write_api_pages  # noqa: E402
@@ -85,13 +88,26 @@ def prepared(nb):
 WIDGET_NOTE = "*An interactive explorer: run this notebook in Jupyter to use it.*"
 
 
+_PROGRESS_TEXT = re.compile(r"\d+%\|")  # a tqdm bar's text fallback: "training:  40%|####  | 4/10"
+
+
+def static_output(out):
+    """The output as a static page shows it: a widget view (which needs a kernel and widget JavaScript) becomes a
+    note, or nothing when it is a progress bar; None to leave the output out."""
+    data = out.get("data")
+    if not isinstance(data, dict) or WIDGET_MIME not in data:
+        return out
+    if _PROGRESS_TEXT.search("".join(data.get("text/plain", ""))):
+        return None
+    out["data"] = {"text/markdown": WIDGET_NOTE}
+    return out
+
+
 def static_outputs(nb):
-    "Widget views replaced by a note: a static site has no kernel to draw them (and loads no widget JavaScript)."
     nb["metadata"].pop("widgets", None)
     for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            if isinstance(out.get("data"), dict) and WIDGET_MIME in out["data"]:
-                out["data"] = {"text/markdown": WIDGET_NOTE}
+        if "outputs" in cell:
+            cell["outputs"] = [o for o in map(static_output, cell["outputs"]) if o is not None]
     return nb
 
 
@@ -106,7 +122,8 @@ def package_fingerprint() -> str:
 def executed(src: Path, nb, fingerprint: str):
     "The notebook run top to bottom in its own folder (so relative paths work), from the cache when unchanged."
     from nbclient import NotebookClient
-    key = hashlib.sha256(json.dumps(nb, sort_keys=True).encode() + fingerprint.encode()).hexdigest()[:16]
+    env = {k: os.environ.get(k) for k in KERNEL_ENV}
+    key = hashlib.sha256(json.dumps([nb, env, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
     cached = CACHE / f"{src.stem}-{key}.ipynb"
     if cached.exists():
         return nbformat.read(cached, as_version=4), 0.0
@@ -194,8 +211,8 @@ def stage(run_tutorials: bool, workers: int) -> dict:
     jobs = [(p, STAGE / "tutorials" / p.name, run_tutorials, None) for p in tutorials]
     jobs += [(p, STAGE / "workshop" / p.name, False, None) for p in workshop]
     jobs += [(p, STAGE / "chapters" / p.name, False, chapter_note(module_of.get(p.stem))) for p in chapters]
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per kernel: two kernels share two cores
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.update({k: os.environ.get(k, v) for k, v in KERNEL_ENV.items()})
+    os.environ["WORMSAE_QUIET"] = "1"  # no progress bars in the pages
     with ThreadPoolExecutor(max_workers=workers) as pool:
         seconds = dict(zip([job[0].relative_to(NBS).as_posix() for job in jobs],
                            pool.map(lambda job: stage_notebook(*job[:3], fingerprint, job[3]), jobs)))
