@@ -224,6 +224,17 @@ def test_widget_outputs_become_a_note_and_progress_bars_go():
     assert nb["cells"][1]["outputs"] == [printed]  # the bar is gone, printed text stays
 
 
+def test_a_failing_tutorial_fails_the_build(tmp_path):
+    "The docs build is where the tutorials run in CI, so an error in one must stop it as nbdev_test would."
+    pytest.importorskip("nbclient")
+    import nbformat
+    from build_docs import executed
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x / 0")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with pytest.raises(Exception, match="ZeroDivisionError"):
+        executed(tmp_path / "broken.ipynb", nb, fingerprint=f"test-{tmp_path.name}")
+
+
 def built_site() -> Path:
     if not (SITE / "index.html").exists():
         pytest.skip(f"the documentation site is not built ({SITE}; run python tools/build_docs.py)")
