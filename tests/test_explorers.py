@@ -89,3 +89,62 @@ def test_filters_in_any_order_keep_shown_and_listed_in_step(interp):
         expected = wg.unit_options(interp, ex.stimulus_filter.value or None, ex.neuron_filter.value or None,
                                    ex.which.value, ex.significant_only.value, ex.n_match)
         assert ex.options == expected
+
+
+# --- the interactive explorers (plotly FigureWidgets) ---
+
+def _click(trace, row_name, point=(0, 0)):
+    "A click on a heatmap row or a line, as plotly's FigureWidget reports it from the browser."
+    from plotly.callbacks import Points
+    trace._dispatch_on_click(Points(point_inds=[list(point)], xs=[0.0], ys=[row_name], trace_name=trace.name or "",
+                                    trace_index=0), None)
+
+
+def test_raster_rows_are_every_presentation_and_average_to_the_psth(interp):
+    from wormsae.interactive import InteractiveUnitExplorer
+    ex = InteractiveUnitExplorer(interp, unit="F")
+    ex.raster_stimulus.value = "B"
+    z = np.asarray(ex.raster_plot.figure.data[0].z, float)
+    expected_rows = [f"{k} · repeat {r}" for k in interp.keys for r in interp.repeats(k, "B")]
+    assert ex.shown["raster_rows"] == expected_rows == list(ex.raster_plot.figure.data[0].y)
+    np.testing.assert_allclose(np.nanmean(z, 0), interp.unit_psth("F", ["B"]).mean[0], atol=1e-5)
+    # each row is the activation read straight from the recording at onset + lag
+    rec, t = interp.recording(0), interp.unit_psth("F").times
+    onset = int(rec.schedule.query("label == 'B'").onset_frame.iloc[0])
+    frames = onset + np.round(t * rec.fps).astype(int)
+    np.testing.assert_allclose(z[0], interp.activation("F", 0)[frames], atol=1e-6)
+
+
+def test_interactive_filters_keep_the_same_promise(interp):
+    from wormsae.interactive import InteractiveUnitExplorer
+    ex = InteractiveUnitExplorer(interp)
+    for typed in ["n", "n5", "n5!", ""]:
+        ex.neuron_filter.value = typed
+        shown = ex.shown["unit"]
+        assert shown is None or shown in [v for _, v in ex.options]
+        assert ex.figures.layout.display == ("none" if shown is None else None)
+        if shown is not None:
+            assert ex.psth_plot.figure.layout.title.text.startswith(ex.shown["unit_name"] + ":")
+
+
+def test_click_on_a_unit_row_opens_that_unit(interp):
+    from wormsae.interactive import explore
+    box = explore(interp, recording="p1", stimulus="A", context_s=(-20, 40))
+    wx, ux = box.window_explorer, box.unit_explorer
+    w = interp.window("p1", "A", 0, context_s=(-20, 40))
+    assert list(wx.plot.data[1].y) == list(w.unit_names) and list(wx.plot.data[0].y) == list(w.neurons)
+    for row in (len(w.units) - 1, 0):
+        _click(wx.plot.data[1], w.unit_names[row], (row, 5))
+        assert ux.shown["unit"] == w.units[row] == wx.shown["clicked_unit"]
+        assert ux.psth_plot.figure.layout.title.text.startswith(w.unit_names[row] + ":")
+
+
+def test_click_opens_a_unit_hidden_by_the_filters(interp):
+    "Opening a unit the filters hide clears them, so the unit shown is still one the list holds."
+    from wormsae.interactive import InteractiveUnitExplorer, InteractiveWindowExplorer
+    ux = InteractiveUnitExplorer(interp)
+    ux.neuron_filter.value = "R"
+    wx = InteractiveWindowExplorer(interp, "p0", "A", unit_explorer=ux)
+    target = next(n for n in wx.shown["units"] if n != "R")
+    _click(wx.plot.data[1], target)
+    assert ux.shown["unit_name"] == target and ux.neuron_filter.value == "" and ux.unit_select.value == ux.shown["unit"]
