@@ -60,7 +60,7 @@ def _figure(width: int, height: int, title: str = "") -> go.FigureWidget:
                       title=dict(text=title, font=dict(size=13)), font=dict(size=11), hovermode="closest")
     return fig
 
-# %% ../nbs/14b_interactive.ipynb #3848cf10
+# %% ../nbs/14b_interactive.ipynb #eca0532d
 class PsthPlot:
     "A unit's PSTH as a plotly FigureWidget, redrawn in place: mean +/- s.e.m. per stimulus; hover says stimulus, time, value."
 
@@ -82,7 +82,7 @@ class PsthPlot:
                                           "mean %{y:.3g} ± %{customdata:.2g}<extra></extra>")
         fig.add_vline(x=0, line=dict(color="#888", width=1, dash="dot"))
         fig.update_layout(xaxis_title="seconds from onset", yaxis_title="activation",
-                          legend=dict(orientation="h", y=-0.22, x=0))
+                          legend=dict(orientation="h", y=-0.22, x=0), hovermode="x")  # every stimulus at the time hovered
 
     def show(
         self,
