@@ -314,7 +314,7 @@ class _Explorer:
         self.shown["messages"] = list(messages)
         self.message.value = _message_html(messages)
 
-# %% ../nbs/14_widgets.ipynb #f5e63915
+# %% ../nbs/14_widgets.ipynb #96569271
 class UnitExplorer(_Explorer):
     "Browse units: a list ordered by selectivity (filter by stimulus or neuron), each with card, PSTH, weights and activation."
 
@@ -340,7 +340,7 @@ class UnitExplorer(_Explorer):
         self.stimulus_filter = W.Dropdown(options=[("all stimuli", "")] + [(s, s) for s in self.interp.stimuli], value="",
                                           description="stimulus")
         self.neuron_filter = W.Text(value="", placeholder="neuron name, e.g. ASH", description="neuron",
-                                    continuous_update=False)
+                                    continuous_update=True)  # filter on every keystroke, not only on Enter
         self.which = W.Dropdown(options=[("reads or writes", "either"), ("reads", "reads"), ("writes", "writes")],
                                 value="either", layout=W.Layout(width="150px"))
         self.significant_only = W.Checkbox(value=False, description="significant only", indent=False)
@@ -382,7 +382,8 @@ class UnitExplorer(_Explorer):
     def _on_animal(self, change=None):
         if not self._busy:
             self.recording = self.animal.value
-            self._draw_activation()
+            if self.shown.get("unit") is not None:
+                self._draw_activation()
             self._set_messages(self._messages())
 
     # --- the same from code ---
@@ -422,7 +423,7 @@ class UnitExplorer(_Explorer):
             if u not in self._listed():
                 self.filter(stimulus="", neuron="", significant_only=False)
             self._draw_unit(u)
-        elif recording is not None:
+        elif recording is not None and self.shown.get("unit") is not None:
             self._draw_activation()
             self._set_messages(self._messages())
         return self
@@ -438,16 +439,25 @@ class UnitExplorer(_Explorer):
         self.options = unit_options(self.interp, self.stimulus_filter.value or None, self.neuron_filter.value or None,
                                     self.which.value, self.significant_only.value, self.n_match)
         units = self._listed()
+        target = keep if keep in units else (units[0] if units else None)
         with self._quiet():
             self.unit_select.options = self.options
-            self.unit_select.value = keep if keep in units else (units[0] if units else None)
+            self.unit_select.value = target
         self.shown["n_options"] = len(self.options)
-        if self.unit_select.value is not None and self.unit_select.value != self.unit:
-            self._draw_unit(self.unit_select.value)
-        elif self.unit is None and not units:
-            self._draw_unit(keep if keep is not None else 0)  # nothing matches at start: still show a unit
+        if target is None:
+            self._draw_no_unit()
+        elif target != self.shown.get("unit"):
+            self._draw_unit(target)
         else:
             self._set_messages(self._messages())
+
+    def _draw_no_unit(self):
+        "Nothing matches the filters: hide card, weights and figures (no stale unit), say so; remember the last unit."
+        self.card.value = self.weights.value = ""
+        self._show_image(self.psth_image, None)
+        self._show_image(self.activation_image, None)
+        self.shown.update(unit=None, unit_name=None, inputs=[], outputs=[], psth_stimuli=[])
+        self._set_messages(self._messages())
 
     def _draw_unit(self, u: int):
         "Card, weights, PSTH and activation of unit `u`."
@@ -523,7 +533,7 @@ class UnitExplorer(_Explorer):
         f = [f"stimulus {self.stimulus_filter.value!r}" if self.stimulus_filter.value else "",
              f"neuron {self.neuron_filter.value!r} ({self.which.value})" if self.neuron_filter.value else "",
              "significant only" if self.significant_only.value else ""]
-        return f"No unit matches {', '.join(x for x in f if x)}; still showing {self.shown.get('unit_name')}."
+        return f"No unit matches {', '.join(x for x in f if x)}: loosen a filter to see units."
 
 # %% ../nbs/14_widgets.ipynb #0c932003
 class WindowExplorer(_Explorer):
