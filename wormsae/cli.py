@@ -173,7 +173,7 @@ def _add_interp(sub):
                    default=0.05, help="false discovery rate (default 0.05)")
     i.add_argument("--seed", type=_whole(0), default=0, help="seed of the null samples and placebo draws (default 0)")
 
-# %% ../nbs/15_cli.ipynb #a5d53b9a
+# %% ../nbs/15_cli.ipynb #0d52001d
 def _add_info_and_check(sub):
     "The `info` and `check` commands' parsers."
     n = sub.add_parser("info", help="summarise recordings as the loader reads them",
@@ -181,8 +181,9 @@ def _add_info_and_check(sub):
                        "missing values, stimulus presentations and behaviour, and the stimuli found.")
     _add_data_options(n)
     sub.add_parser("check", help="check this computer for a workshop: packages, speed, data cache",
-                   description="The workshop laptop check: the installed packages, a short timing of training, and "
-                   "the built-in data cache (built if missing). Exit status 0 when all is well.")
+                   description="The workshop laptop check: the Python version and the installed packages, a timing "
+                   "of 100 training steps, and the built-in data cache (built if missing). Exit status 0 when nothing "
+                   "is missing.")
 
 # %% ../nbs/15_cli.ipynb #ccf26d25
 def build_parser() -> argparse.ArgumentParser:
