@@ -1,7 +1,9 @@
 "The command line: the demo's outputs, train then interp on files a user would have, and errors that say what to fix."
+import argparse
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +39,7 @@ def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
     assert sae.neurons == col.neurons and sae.n_units == ws.SAEConfig(len(col.neurons)).d_sae
     assert sae.stability is not None and len(sae.ensemble["seeds"]) == ws.TrainConfig.n_seeds
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"fvu", "l0", "dead_fraction", "val_fvu", "pca_fvu", "mcc", "n_stable", "ensemble"} <= set(metrics)
+    assert {"fvu", "l0", "dead_fraction", "val_fvu", "pca_fvu", "mcc", "pca_mcc", "n_stable", "ensemble"} <= set(metrics)
     baselines = pd.read_csv(out / "baselines.csv")
     rec = baselines[baselines.test == "reconstruction"].set_index("model").value  # the CSVs carry no behaviour
     assert rec["SAE"] < rec[rec.index.str.startswith("PCA")].iloc[0], rec  # sparse planted structure: PCA at equal L0 loses
@@ -72,7 +74,13 @@ def test_train_then_interp_on_csv_files(csv_folder, tmp_path, capsys):
     assert "CPU threads: 1 (TrainConfig.threads)" in out  # an explicit choice is used as given
     sae = ws.SAE.load(tmp_path / "run" / "model")
     assert sae.cfg.k == 4 and sae.cfg.activation == "topk"
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val_fvu"] > 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["val_fvu"] > 0 and metrics["pca_components"] == 4  # k=4: PCA with as many components
+    held_line = next(line for line in out.splitlines() if line.startswith("held-out animals"))
+    assert f"FVU {metrics['val_fvu']:.3f} at L0" in held_line and f"PCA with 4 components" in held_line
+    assert f"FVU {metrics['pca_fvu']:.3f}" in held_line
+    baselines = pd.read_csv(tmp_path / "run" / "baselines.csv").set_index("model").value
+    assert baselines["PCA (4 components)"] == pytest.approx(metrics["pca_fvu"])
     code, out, err = run(["interp", tmp_path / "run" / "model", csv_folder, "--null", 50], capsys)
     assert code == 0, err
     interp = tmp_path / "run" / "interpretation"  # beside the model by default
@@ -80,7 +88,7 @@ def test_train_then_interp_on_csv_files(csv_folder, tmp_path, capsys):
     assert set(sel.stimulus) == {"100mM NaCl", "10mM CuSO4", "Control"}
     assert (interp / "report.html").exists()
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "interpretation", "metrics.json", "model", "training_history.csv", "wormsae-run.json"]
+        "baselines.csv", "interpretation", "metrics.json", "model", "training_history.csv", "wormsae-run.json"]
 
 
 def test_info_summarises_files(csv_folder, capsys):
@@ -115,7 +123,8 @@ def test_an_interrupted_train_leaves_no_partial_model(csv_folder, tmp_path, monk
     code, _, err = run(["train", csv_folder, "--out", target, "--steps", 20, "--n-val", 1, "--seed", 3], capsys)
     assert code == 2 and err == "wormsae train: error: disk full\n"
     assert (target / "model" / "sae.safetensors").read_bytes() == before
-    assert sorted(p.name for p in target.iterdir()) == ["metrics.json", "model", "training_history.csv", "wormsae-run.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["baselines.csv", "metrics.json", "model", "training_history.csv",
+                                                        "wormsae-run.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -137,6 +146,61 @@ def test_train_help_states_the_library_defaults():
     for dest, value in (("k", ws.SAEConfig(1000).k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
                         ("lr", ws.TrainConfig.lr), ("seeds", ws.TrainConfig.n_seeds), ("expansion", ws.SAEConfig.expansion)):
         assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])
+
+
+def _all_parsers(parser, name="wormsae"):
+    "(name, parser) for `parser` and every subcommand's parser."
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _all_parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_command_has_a_description_and_every_option_a_help():
+    from wormsae.cli import build_parser
+    parsers = dict(_all_parsers(build_parser()))
+    assert set(parsers) == {"wormsae", "wormsae demo", "wormsae train", "wormsae interp", "wormsae info", "wormsae check"}
+    no_description = [name for name, p in parsers.items() if not p.description]
+    no_help = [f"{name} {'/'.join(a.option_strings) or a.dest}" for name, p in parsers.items() for a in p._actions
+               if not isinstance(a, argparse._SubParsersAction) and not a.help]
+    assert no_description == [] and no_help == []
+
+
+def test_the_help_check_finds_what_is_missing():
+    "The walk above fails on a parser that lacks a description or a help text."
+    p = argparse.ArgumentParser(description="top")
+    p.add_argument("--seed")
+    p.add_subparsers(dest="command").add_parser("info", help="listed only").add_argument("data", help="files")
+    parsers = dict(_all_parsers(p))
+    assert [name for name, q in parsers.items() if not q.description] == ["wormsae info"]
+    assert [a.dest for q in parsers.values() for a in q._actions
+            if not isinstance(a, argparse._SubParsersAction) and not a.help] == ["seed"]
+
+
+def test_warnings_print_one_line_without_their_source(tmp_path):
+    "In a new process, as a user runs it: the loader's warning, and nothing of the file and line that raised it."
+    gap = tmp_path / "gap.csv"
+    gap.write_text("neuron,0,1,3\nAVAL,1.0,2.0,3.0\nAVAR,1.0,2.0,2.5\n")  # frame 2 has no column: the reader warns
+    done = subprocess.run([sys.executable, "-c", "import sys; from wormsae.cli import main; sys.exit(main(sys.argv[1:]))",
+                           "info", str(gap)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"wormsae info: warning: {gap}: 1 frame(s) between frames 0 and 3 have no column "
+                                        "(the first is 2); they are kept as missing values so that stimulus onsets "
+                                        "still count frames from 0"]
+    assert "gap" in done.stdout
+
+
+def test_main_puts_python_warning_printer_back(tmp_path, capsys):
+    import warnings
+    before = warnings.showwarning
+    gap = tmp_path / "gap.csv"
+    gap.write_text("neuron,0,1,3\nAVAL,1.0,2.0,3.0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["info", str(gap)]) == 0
+    assert warnings.showwarning is before
+    assert "wormsae info: warning: " in capsys.readouterr().err
 
 
 # --- what --out may replace -------------------------------------------------------------------------------------

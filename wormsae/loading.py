@@ -62,19 +62,30 @@ def _reader(fmt: str):
         return read_nwb
     raise ValueError(f"unknown format {fmt!r}; expected 'wormworld', 'flavell' or 'nwb'")
 
-# %% ../nbs/04_loading.ipynb #64e9e40c
+# %% ../nbs/04_loading.ipynb #8326ae15
 def load(path,  # a recording file (.csv worm.world, Flavell HDF5 or NWB)
          format: str | None = None,  # 'wormworld', 'flavell' or 'nwb' (default: detected from the file)
-         **options,  # passed to the format's reader
+         labels="auto",  # Flavell HDF5 only, its NeuroPAL labels: 'auto' (`labels/<name>.json` beside the file, if there), None (placeholder names), a JSON path or a parsed dict
+         schedule="auto",  # the stimulus schedule: 'auto' (the file's own: the CSV's stimulus cell, NWB's interval tables, Flavell's food encounter if recorded), (onset_frame, label) pairs, or a format's own value (Flavell: 'food', 'reversals', None; NWB: a table name, False for none)
+         presentation_s: float | None = None,  # worm.world CSV only: seconds each stimulus stays on, since the file stores onsets only (default 15, the real panel)
+         **options,  # further options of the format's reader (`fps`, `min_confidence`, `trace`, `series`, ...)
         ) -> Recording:
     "Load one recording; the format is detected from the file unless `format` names it."
     fmt = format or detect_format(path)
+    options = {**_given(labels, schedule, presentation_s), **options}
     try:
         return _reader(fmt)(path, **options)
     except TypeError as e:
         if "unexpected keyword" in str(e):
             raise TypeError(f"{path}: option not understood by the {fmt} reader: {e}") from None
         raise
+
+# %% ../nbs/04_loading.ipynb #b2e551fc
+def _given(labels, schedule, presentation_s) -> dict:
+    "The reading options that differ from their defaults ('auto' and None leave each reader its own default)."
+    given = {"labels": labels, "schedule": schedule}
+    return {**{k: v for k, v in given.items() if not (isinstance(v, str) and v == "auto")},
+            **({"presentation_s": presentation_s} if presentation_s is not None else {})}
 
 # %% ../nbs/04_loading.ipynb #ef8b796a
 SUFFIXES = {".csv", ".h5", ".hdf5", ".nwb"}
@@ -99,14 +110,18 @@ def expand_paths(spec,  # a folder, a glob pattern, one path, or a list of those
         raise DataError(f"no recordings found in {spec!r}; expected files ending in {sorted(SUFFIXES)}")
     return paths
 
-# %% ../nbs/04_loading.ipynb #9ab9b480
+# %% ../nbs/04_loading.ipynb #17ed7284
 def load_many(paths,  # a folder, a glob pattern, one path, or a list of those
               progress: bool = False,  # show a progress bar
-              **options,  # passed to each file's reader
+              labels="auto",  # Flavell HDF5 files: their NeuroPAL labels, as in `load`
+              schedule="auto",  # the stimulus schedule of every file, as in `load` ('auto': each file's own)
+              presentation_s: float | None = None,  # worm.world CSVs: seconds each stimulus stays on, as in `load`
+              **options,  # further options, each passed to the readers that take it
              ) -> Collection:
     "Load several recordings (folder, glob or list of paths) into a `Collection` aligned by neuron name."
     paths = expand_paths(paths)
     formats = {p: detect_format(p) for p in paths}
+    options = {**_given(labels, schedule, presentation_s), **options}
     _check_options(options, set(formats.values()))
     return Collection([load(p, format=formats[p], **_accepted(options, formats[p]))
                        for p in _maybe_progress(paths, progress)])

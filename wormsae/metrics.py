@@ -181,7 +181,7 @@ def column_r(A,  # values (frames, columns)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, Ac.T @ xc / den, constant)
 
-# %% ../nbs/09_metrics.ipynb #5c79c3d8
+# %% ../nbs/09_metrics.ipynb #977163cc
 def held_out_baselines(model: Dictionary,  # the fitted dictionary to judge
                        train,  # training animals
                        held,  # held-out animals
@@ -213,24 +213,29 @@ def held_out_baselines(model: Dictionary,  # the fitted dictionary to judge
         for name, m in (("SAE", model), ("neurons", models["neurons"])):
             key = name if name in codes else list(codes)[0]
             r_tr, r_he = within_animal_r(codes[key][0], y_tr), within_animal_r(codes[key][1], y_he)
-            u = int(np.nanargmax(np.abs(np.nan_to_num(r_tr, nan=0.0))))
+            scored = np.isfinite(r_he)  # a neuron the held-out animals did not record cannot be scored on them
+            u = int(np.argmax(np.where(scored, np.abs(np.nan_to_num(r_tr, nan=0.0)), -1.0)))
             sign = np.sign(r_tr[u]) or 1.0
             rows.append({"test": "best single", "channel": ch, "model": "best unit" if name == "SAE" else "best neuron",
                          "value": float(sign * r_he[u]), "detail": f"{m.unit_names()[u]} (training r {r_tr[u]:+.2f})"})
     return pd.DataFrame(rows, columns=["test", "channel", "model", "value", "detail"])
 
-# %% ../nbs/09_metrics.ipynb #b9fd993b
+# %% ../nbs/09_metrics.ipynb #f5ad94f9
 def within_animal_r(codes: list,  # per animal, its codes (frames, columns)
                     y: list,  # per animal, one value per frame
                    ) -> np.ndarray:
-    "Per column: the correlation with y within each animal (finite frames), averaged over animals."
+    "Per column: the correlation with y within each animal (finite frames), averaged over animals (NaN where none)."
     rs = []
     for A, x in zip(codes, y):
         ok = np.isfinite(x)
         if ok.sum() < 3 or np.std(x[ok]) == 0:
             continue
         rs.append(column_r(A[ok], x[ok]))
-    return np.nanmean(rs, 0) if rs else np.full(codes[0].shape[1], np.nan)
+    if not rs:
+        return np.full(codes[0].shape[1], np.nan)
+    rs = np.asarray(rs)
+    n = np.isfinite(rs).sum(0)  # a neuron missing from every animal has no r: NaN, without numpy's warning
+    return np.where(n > 0, np.nansum(rs, 0) / np.maximum(n, 1), np.nan)
 
 # %% ../nbs/09_metrics.ipynb #acc608e2
 def _decode_r(A_tr, y_tr, A_he, y_he, ridge) -> float:
