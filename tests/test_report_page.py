@@ -99,3 +99,40 @@ def test_no_horizontal_scroll_at_1366_px(pages):
                     assert widths["tests"] > widths["box"] > 0, widths  # the table is wider than its box: the premise
         finally:
             browser.close()
+
+
+def test_unit_index_sorts_filters_and_links(pages):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} absent (CI installs Debian's chromium with apt)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    rows_js = "() => Array.from(document.querySelectorAll('#unit-index tbody tr')).map(r => [r.hidden, r.textContent])"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(pages["sae"].as_uri())
+            links = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index a')).map(a => "
+                                  "[a.getAttribute('href'), !!document.getElementById(a.getAttribute('href').slice(1))])")
+            assert links and all(found for _, found in links)  # every stable unit's link reaches its section
+            page.type("#unit-filter", "unit 1")  # key by key: the filter acts as you type
+            rows = page.evaluate(rows_js)
+            shown = [text for hidden, text in rows if not hidden]
+            assert shown and all("unit 1" in t.lower() for t in shown)
+            assert all("unit 1" not in t.lower() for hidden, t in rows if hidden)
+            page.locator("#index").screenshot(path=str(ARTIFACTS / "sae-index-filtered.png"))
+            page.fill("#unit-filter", "")
+            page.evaluate("() => document.getElementById('unit-filter').dispatchEvent(new Event('input'))")
+            assert not any(hidden for hidden, _ in page.evaluate(rows_js))
+            col = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index th')).findIndex(th => "
+                                "th.textContent === 'best d')")
+            values_js = f"() => Array.from(document.querySelectorAll('#unit-index tbody tr')).map(r => " \
+                        f"parseFloat(r.cells[{col}].dataset.v))"
+            page.locator("#unit-index th", has_text="best d").click()
+            up = [v for v in page.evaluate(values_js) if v == v]
+            page.locator("#unit-index th", has_text="best d").click()
+            down = [v for v in page.evaluate(values_js) if v == v]
+            assert up == sorted(up) and down == sorted(down, reverse=True) and len(up) > 1
+            page.locator("section.unit").first.screenshot(path=str(ARTIFACTS / "sae-unit.png"))
+        finally:
+            browser.close()

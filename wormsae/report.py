@@ -26,7 +26,7 @@ from .plots import (UnitCardView, card_layout, figure_png, plot_comparison, plot
 # %% auto #0
 __all__ = ['TOOLS', 'MIN_AHEAD_CARDS', 'WORKER_PATIENCE_S', 'SECTIONS', 'esc', 'png_html', 'figure_html', 'table_html', 'pre',
            'para', 'data_summary', 'metric_name', 'metrics_table', 'provenance_lines', 'SavedRun', 'read_run',
-           'methods_text', 'card_pngs', 'ReportFigures', 'draw_ahead', 'write_report']
+           'methods_text', 'card_pngs', 'activation_svg', 'ReportFigures', 'draw_ahead', 'write_report']
 
 # %% ../nbs/13_report.ipynb #baf33eee
 def esc(
@@ -535,6 +535,108 @@ def _psth_section(interp, figures) -> str:
         return para("No stimuli.", "note")
     return "".join(png_html(png, "peri-stimulus responses") for png in pngs) + para(_PSTH_NOTE, "note")
 
+# %% ../nbs/13_report.ipynb #10304f8a
+def activation_svg(
+    values: np.ndarray,  # one unit's activation over every frame (NaN: missing)
+    bins: int = 30,  # bars over the active (non-zero) values
+    width: int = 320,  # pixels
+    height: int = 80,  # pixels
+) -> str:
+    "An inline SVG histogram of a unit's non-zero activations, captioned with how often it is active."
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    active = v[v != 0]
+    caption = f"active in {100 * len(active) / max(len(v), 1):.1f}% of {len(v):,} frames"
+    if not len(active):
+        return para(caption + "; never active.", "note")
+    counts, edges = np.histogram(active, bins=bins)
+    bar_w, scale = width / bins, (height - 14) / counts.max()
+    bars = "".join(f'<rect x="{i * bar_w:.1f}" y="{height - 14 - c * scale:.1f}" width="{bar_w - 1:.1f}" '
+                   f'height="{c * scale:.1f}" fill="#4c72b0"/>' for i, c in enumerate(counts) if c)
+    axis = (f'<text x="0" y="{height - 2}" font-size="10">{edges[0]:.3g}</text>'
+            f'<text x="{width}" y="{height - 2}" font-size="10" text-anchor="end">{edges[-1]:.3g}</text>')
+    return (f'<svg class=hist width="{width}" height="{height}" role="img" aria-label="{esc(caption)}">{bars}{axis}'
+            f'</svg><p class=note>{esc(caption)}; histogram of the active frames\' values.</p>')
+
+# %% ../nbs/13_report.ipynb #fa3e05cb
+def _unit_tests(interp, u, n: int = 6) -> pd.DataFrame:
+    "A unit's strongest tests: by q, then by |d|."
+    sel = interp.selectivity[interp.selectivity.unit == u]
+    sel = sel.assign(_abs_d=sel.d.abs()).sort_values(["q", "_abs_d"], ascending=[True, False]).head(n)
+    return sel[[c for c in ("stimulus", "window", "d", "auroc", "q", "significant", "selective") if c in sel]]
+
+# %% ../nbs/13_report.ipynb #0597db77
+def _unit_page(interp, u) -> str:
+    "One unit's section: explanation, stability, activation, tests, responses, weights and behaviour."
+    row = interp.units.loc[u]
+    stab = ("" if int(row.n_seeds) <= 1 else
+            f" Learned again by {100 * row.stability:.0f}% of the other {int(row.n_seeds) - 1} seeds.")
+    out = [f'<section class=unit id="unit-{u}">\n<h3>{esc(row.unit_name)}</h3>', para(str(row.explanation) + stab)]
+    if interp.has_activity:
+        out.append(activation_svg(np.concatenate([interp.activation(u, k) for k in interp.keys])))
+    out.append("<h4>Strongest tests</h4>" + table_html(_unit_tests(interp, u)))
+    resp = interp.responses[interp.responses.unit == u].drop(columns=["unit", "unit_name"], errors="ignore")
+    if len(resp):
+        out.append("<h4>Responses</h4>" + table_html(resp))
+    reads, writes = interp.top_weights(u, "encoder", 5), interp.top_weights(u, "decoder", 5)
+    out.append("<h4>Neurons read and written</h4>" + para("Reads: " + _weights_text(reads) + ". Writes: "
+                                                          + _weights_text(writes) + "."))
+    beh = interp.behaviour_tests
+    beh = beh[beh.unit == u] if beh is not None and len(beh) else None
+    if beh is not None and len(beh):
+        out.append("<h4>Behaviour</h4>" + table_html(beh.drop(columns=["unit"])))
+    return "".join(out) + "\n</section>"
+
+
+def _weights_text(w: pd.DataFrame) -> str:
+    return ", ".join(f"{n} ({x:+.2f})" for n, x in zip(w.neuron, w.weight)) or "none"
+
+# %% ../nbs/13_report.ipynb #f8f3b668
+_INDEX_COLUMNS = {"unit_name": "unit", "stable": "stable", "stability": "stability", "frequency": "active (fraction)",
+                  "best_stimulus": "best stimulus", "best_window": "window", "best_d": "best d", "best_q": "best q",
+                  "n_significant": "significant tests", "explanation": "explanation"}
+
+_INDEX_JS = """(function(){
+var t=document.getElementById('unit-index'),f=document.getElementById('unit-filter'),b=t.tBodies[0];
+f.addEventListener('input',function(){var q=f.value.toLowerCase();
+ for(var r of b.rows){r.hidden=q!==''&&r.textContent.toLowerCase().indexOf(q)<0;}});
+t.tHead.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+ var up=th.dataset.dir!=='up';t.tHead.querySelectorAll('th').forEach(function(h){delete h.dataset.dir;});
+ th.dataset.dir=up?'up':'down';var key=function(r){var s=r.cells[i].dataset.v,n=parseFloat(s);return isNaN(n)?s:n;};
+ Array.from(b.rows).sort(function(x,y){var a=key(x),c=key(y),o=(typeof a===typeof c)?(a<c?-1:a>c?1:0):
+  (typeof a==='number'?-1:1);return up?o:-o;}).forEach(function(r){b.appendChild(r);});});});
+})();"""
+
+
+def _index_cell(value, link: str = "") -> str:
+    shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+    shown = "" if shown == "nan" else shown
+    text = f'<a href="#{link}">{esc(shown)}</a>' if link else esc(shown)
+    return f'<td data-v="{esc(shown)}">{text}</td>'
+
+
+def _index_section(interp) -> str:
+    "Every unit in a table that sorts by a click on a column's header and filters as you type."
+    cols = [c for c in _INDEX_COLUMNS if c in interp.units]
+    rows = []
+    for u, row in interp.units.iterrows():
+        link = f"unit-{u}" if row.get("stable", True) else ""
+        rows.append("<tr>" + "".join(_index_cell(row[c], link if c == "unit_name" else "") for c in cols) + "</tr>")
+    head = "".join(f"<th>{esc(_INDEX_COLUMNS[c])}</th>" for c in cols)
+    return (para(f"{len(interp.units)} units. Click a column's header to sort by it; type to keep only the units "
+                 "whose row contains the text. Stable units link to their section below.", "note")
+            + '<input id=unit-filter type=search placeholder="filter units (name, stimulus, neuron, ...)">'
+            + f'<div class=wide><table class="tbl index" id=unit-index><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + f"</tbody></table></div><script>{_INDEX_JS}</script>")
+
+# %% ../nbs/13_report.ipynb #10303102
+def _units_section(interp) -> str:
+    "A section for every stable unit, in the order of the index."
+    stable = interp.units.index[interp.units.stable] if "stable" in interp.units else interp.units.index
+    if not len(stable):
+        return para("No unit is stable across seeds; the index above lists them all.", "note")
+    return "".join(_unit_page(interp, u) for u in stable)
+
 # %% ../nbs/13_report.ipynb #260aa77e
 def _tested_windows(interp) -> list:
     return [w for w in interp.config.windows if (interp.selectivity.window == w).any()]
@@ -633,21 +735,25 @@ def draw_ahead(
     "Start drawing the report's interpretation figures in a worker; pass the result to `write_report(figures=...)`."
     return ReportFigures(interp, max_cards, dpi)
 
-# %% ../nbs/13_report.ipynb #5fd6f68b
+# %% ../nbs/13_report.ipynb #dfce4a77
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.7em;overflow-x:auto;font-size:.82em}
 table.tbl{border-collapse:collapse;font-size:.8em;margin:.5em 0}table.tbl td,table.tbl th{padding:.15em .6em;
 border-bottom:1px solid #e3e3e3;text-align:right}table.tbl th{background:#f0f0f0}.note{color:#555;font-style:italic}
 .card{border:1px solid #ddd;padding:.5em;margin:1em 0}nav ol{columns:2}.wide{overflow-x:auto;max-width:100%}
-table.tbl td:first-child,table.tbl th:first-child{text-align:left}.sub{font-size:1.05em;color:#333}.sim{background:#fff3cd;border-left:4px solid #e0a800;padding:.4em .7em}"""
+table.tbl td:first-child,table.tbl th:first-child{text-align:left}.sub{font-size:1.05em;color:#333}table.index th{cursor:pointer}
+table.index td:last-child,table.index th:last-child{text-align:left;min-width:24em}
+table.index td:first-child{white-space:nowrap}#unit-filter{width:24em;margin:.3em 0;padding:.2em}
+section.unit{border-top:1px solid #ddd;margin-top:1.5em}h4{margin:.8em 0 .2em}.sim{background:#fff3cd;border-left:4px solid #e0a800;padding:.4em .7em}"""
 
 SECTIONS = [("data", "Data"), ("model", "Model and training"), ("baselines", "Baselines on held-out animals"),
             ("methods", "Methods"),
             ("summary", "Significant units per stimulus"), ("calibration", "Placebo calibration"),
             ("selectivity", "Selectivity"),
             ("comparison", "SAE units, single neurons and PCA"), ("psth", "Peri-stimulus responses"),
-            ("cards", "Unit cards"), ("original", "The original analysis (for comparison only)"),
+            ("cards", "Unit cards"), ("index", "Unit index"), ("units", "Stable units, one by one"),
+            ("original", "The original analysis (for comparison only)"),
             ("tests", "Significant tests")]
 
 
@@ -663,6 +769,8 @@ def _section_bodies(interp, train_result, comparison, figures, dpi, baselines=No
     yield "comparison", lambda: _comparison_section(interp, comparison, dpi, tool)
     yield "psth", lambda: _psth_section(interp, figures)
     yield "cards", lambda: _cards_section(interp, figures)
+    yield "index", lambda: _index_section(interp)
+    yield "units", lambda: _units_section(interp)
     yield "original", lambda: _original_section(interp)
     yield "tests", lambda: _tests_section(interp)
 
@@ -689,7 +797,7 @@ def _header_notes(interp) -> str:
     sim = _simulated_note(interp)
     return para(_subtitle(interp), "sub") + (para(sim, "sim") if sim else "")
 
-# %% ../nbs/13_report.ipynb #23ed642d
+# %% ../nbs/13_report.ipynb #64c160f1
 def write_report(
     interp,  # the `Interpretation` to report
     path,  # the HTML file to write (replaced only once complete)
@@ -703,7 +811,7 @@ def write_report(
     run=None,  # the folder of a `wormsae train` or `demo` run (or its model folder): metrics, history and baselines read from it
     tool: str = "library",  # what the reader used, 'library' or 'cli': how the report says to get what it lacks
 ) -> Path:
-    "Write a self-contained HTML report of an Interpretation (figures embedded, no JavaScript), atomically."
+    "Write a self-contained HTML report of an Interpretation (figures embedded, nothing fetched), atomically."
     path = Path(path)
     if tool not in TOOLS:
         raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
