@@ -225,14 +225,15 @@ def test_report_sections_seed_table_and_escaping(evil_interp, tmp_path):
     tags = _check_html(text)
     assert text.startswith("<!DOCTYPE html>")
     assert re.findall(r"<h2>(.*?)</h2>", text) == [v for _, v in SECTIONS]
-    assert "<script" not in text.lower()
+    assert text.lower().count("<script") == 1  # the unit index's own, inline
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
     seed = evil_interp.seed_table()
     assert seed.splitlines()[0].startswith("Stimulus: ")
     import html
     assert html.escape(seed) in text
     assert all(a["src"].startswith("data:image/png;base64,") for t, a in tags if t == "img")
-    assert not any(t in ("script", "link", "iframe") for t, _ in tags)
+    assert not any(t in ("link", "iframe") for t, _ in tags)
+    assert [a for t, a in tags if t == "script"] == [{}]  # inline: no src, nothing fetched
     assert "R (d=+" in text  # the summary names the planted unit
 
 
