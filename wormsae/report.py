@@ -15,8 +15,8 @@ import pandas as pd
 from .files import atomic_write
 from .interp import MIN_EXCEED, MIN_SELECTIVITY_INDEX
 from .metrics import STABLE_AT, STABLE_COSINE
-from .plots import (UnitCardView, card_layout, figure_png, plot_comparison, plot_psth_grid, plot_selectivity,
-                           plot_training, top_units)
+from .plots import figure_png, plot_comparison, plot_psth_grid, plot_selectivity, plot_training, top_units
+from .views import UnitCardView, card_layout
 
 # %% auto #0
 __all__ = ['SECTIONS', 'esc', 'figure_html', 'table_html', 'pre', 'para', 'data_summary', 'metrics_table', 'provenance_lines',
