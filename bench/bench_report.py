@@ -17,7 +17,8 @@ import wormsae as ws
 import wormsae.report as report
 from wormsae.dictionary import PCA
 from wormsae.metrics import held_out_baselines
-from wormsae.plots import figure_png, plot_unit_card, top_units
+from wormsae.plots import figure_png, top_units
+from wormsae.views import plot_unit_card
 
 
 def demo_objects(n_null, steps):

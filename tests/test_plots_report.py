@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+from functools import partial
 from html.parser import HTMLParser
 
 import matplotlib
@@ -12,27 +13,15 @@ import pytest
 from wormsae.data import Collection, Recording
 from wormsae.dictionary import NeuronBasis, PCA, prepare_inputs
 from wormsae.interp import compare_selectivity, interpret
-from wormsae import plots
+from wormsae import plots, views
+from wormsae.testing import planted_animal
 from wormsae.report import SECTIONS, write_report
 
 EVIL = "<script>alert('x')</script>"
 
 
-def _animal(seed, labels=("A", "B", "C"), T=1600, fps=2.667):
-    "Neuron R responds to the first label only, F to every switch, D drifts, the rest is noise."
-    g = np.random.default_rng(seed)
-    order = g.permutation(np.repeat(list(labels), 3))
-    onsets = 150 + 160 * np.arange(9)
-    X = g.normal(0, 1, size=(T, 6))
-    for on, lab in zip(onsets, order):
-        X[on:on + 40, 1] += 2.0 * np.exp(-np.arange(40) / 8.0)
-        if lab == labels[0]:
-            X[on + 3:on + 43, 0] += 2.5 * np.exp(-np.arange(40) / 15.0)
-    X[:, 2] += np.cumsum(g.normal(0, 0.3, T))
-    rev = (np.sin(np.arange(T) / 37.0 + seed) > 0.9).astype(float)
-    return Recording.from_array(X, ["R", "F", "D", "n3", "n4", "n5"], fps=fps, key=f"p{seed}",
-                                schedule=list(zip(onsets, order)), presentation_s=15,
-                                behaviour=pd.DataFrame({"reversal": rev}))
+# neuron R responds to the first label only, F to every switch, D drifts, the rest is noise; a reversal channel
+_animal = partial(planted_animal, behaviour="reversal")
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +62,13 @@ def test_an_unstable_unit_keeps_its_test_but_is_not_a_finding(planted, tmp_path)
 
 
 def test_psth_draws_one_line_per_stimulus_and_highlights_significant(interp):
-    ax = plots.plot_psth(interp, "R").axes[0]
+    ax = views.plot_psth(interp, "R").axes[0]
     lines = [l for l in ax.lines if not l.get_label().startswith("_")]
     assert [l.get_label() for l in lines] == interp.stimuli
     for line in lines:
         assert (line.get_linewidth() > 1.5) == (line.get_label() == "A")
     np.testing.assert_allclose(lines[0].get_ydata(), interp.psth.mean[0, :, 0])
-    assert len([l for l in plots.plot_psth(interp, "R", stimuli=["C"]).axes[0].lines
+    assert len([l for l in views.plot_psth(interp, "R", stimuli=["C"]).axes[0].lines
                 if not l.get_label().startswith("_")]) == 1
 
 
@@ -88,7 +77,7 @@ def test_selectivity_heatmap_rows_and_markers_match_the_table(interp, units):
     fig = plots.plot_selectivity(interp, "presentation", units=units)
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.get_yticklabels()]
-    expected_rows = ["R"] if units is None else [interp.units.unit_name[plots.unit_index(interp, u)] for u in units]
+    expected_rows = ["R"] if units is None else [interp.units.unit_name[interp.unit_index(u)] for u in units]
     assert names == expected_rows
     assert ax.images[0].get_array().shape == (len(expected_rows), 3)
     sel = interp.selectivity.query("window == 'presentation'")
@@ -133,7 +122,7 @@ def test_window_without_schedule_says_so():
     it = interpret(NeuronBasis.fit(col), col, n_null=10)
     with pytest.raises(ValueError, match="recording 'plain' has no stimulus schedule"):
         it.window("plain", "A")
-    plots.plot_activation(it, 0, recording="plain")  # no presentations to shade: still draws
+    views.plot_activation(it, 0, recording="plain")  # no presentations to shade: still draws
 
 
 def test_window_reconstruction_is_decode_of_encode(planted):
@@ -149,16 +138,16 @@ def test_window_reconstruction_is_decode_of_encode(planted):
     cols = [sae.neurons.index(n) for n in wd.neurons]
     np.testing.assert_allclose(wd.recon, expected[:, cols].T, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(wd.neuron_z, np.where(M, Z, np.nan)[wd.frames][:, cols].T, rtol=1e-6)
-    fig = plots.plot_window(it, 2, "A", repeat=1, data=wd)
+    fig = views.plot_window(it, 2, "A", repeat=1, data=wd)
     assert fig.axes[0].get_xlabel() == "time from the onset of A (s)"
 
 
 def test_unit_card_and_top_weights(interp):
-    fig = plots.plot_unit_card(interp, "R", recording=1)
+    fig = views.plot_unit_card(interp, "R", recording=1)
     assert fig.texts[0].get_text().startswith("R: best: A (presentation")
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["R"]  # a neuron reads only itself
     pca = interpret(PCA(3).fit(interp.collection), interp.collection, n_null=20)
-    w = plots.top_weights(pca, "PC2", "encoder", n=6)
+    w = pca.top_weights("PC2", "encoder", n=6)
     np.testing.assert_allclose(np.abs(w.weight), np.sort(np.abs(pca.model.encoder_weights()[1]))[::-1], rtol=1e-6)
 
 
@@ -183,7 +172,7 @@ def test_training_plot_panels():
 def test_figures_are_not_registered_with_pyplot_and_show_in_jupyter(interp):
     import matplotlib.pyplot as plt
     before = plt.get_fignums()
-    fig = plots.plot_psth(interp, 0)
+    fig = views.plot_psth(interp, 0)
     assert plt.get_fignums() == before
     assert fig._repr_png_().startswith(b"\x89PNG")
 

@@ -1,38 +1,28 @@
 """The explorers (wormsae.widgets), driven through their callbacks: what they show after each control change.
 
-Recordings are built in memory (`Recording.from_array`) with a planted answer, and read from the real
+Recordings are planted animals (`wormsae.testing.planted_animal`) with a known answer, and read from the real
 Flavell-lab files (reversals as the schedule) when ../shared/data/flavell2023 is present.
 """
 import subprocess
 import sys
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from wormsae.data import Collection, Recording
+from wormsae.data import Collection
 from wormsae.dictionary import PCA, NeuronBasis
 from wormsae.interp import interpret
 from wormsae import widgets as wg
+from wormsae.testing import planted_animal
 
 EVIL = "<img src=x onerror=alert(1)>"
 
 
-def _animal(seed, labels=("A", "B", "C"), T=1600, fps=2.667, schedule=True, names=("R", "F", "D", "n3", "n4", "n5")):
-    "Neuron R responds to the first label only, F to every valve switch, D drifts, the rest is noise."
-    g = np.random.default_rng(seed)
-    order = g.permutation(np.repeat(list(labels), 3))
-    onsets = 150 + 160 * np.arange(len(order))
-    X = g.normal(0, 1, size=(T, 6))
-    for on, lab in zip(onsets, order):
-        X[on:on + 40, 1] += 2.0 * np.exp(-np.arange(40) / 8.0)
-        if lab == labels[0]:
-            X[on + 3:on + 43, 0] += 2.5 * np.exp(-np.arange(40) / 15.0)
-    X[:, 2] += np.cumsum(g.normal(0, 0.3, T))
-    return Recording.from_array(X, list(names), fps=fps, key=f"p{seed}",
-                                schedule=list(zip(onsets, order)) if schedule else None, presentation_s=15,
-                                behaviour=pd.DataFrame({"velocity": g.normal(size=T)}))
+# neuron R responds to the first label only, F to every valve switch, D drifts, the rest is noise; a velocity channel
+_animal = partial(planted_animal, behaviour="velocity")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +163,7 @@ def test_interpretation_without_any_schedule():
 
 
 def test_widgets_are_imported_by_nothing():
-    code = ("import sys, wormsae as ws; ws.interpret; ws.Recording; import wormsae.plots, wormsae.report, wormsae.cli; "
+    code = ("import sys, wormsae as ws; ws.interpret; ws.Recording; import wormsae.plots, wormsae.views, wormsae.report, wormsae.cli; "
             "print('wormsae.widgets' in sys.modules, 'ipywidgets' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]

@@ -23,8 +23,9 @@ _PUBLIC = {
     "wormsae.metrics": ["evaluate"],
     "wormsae.sweep": ["sweep", "SweepResult"],
     "wormsae.interp": ["interpret", "Interpretation", "compare_selectivity"],
-    "wormsae.plots": ["plot_recording", "plot_activation", "plot_psth", "plot_psth_grid", "plot_selectivity",
-                      "plot_unit_card", "plot_training", "plot_frontier", "plot_comparison", "plot_window"],
+    "wormsae.plots": ["plot_recording", "plot_psth_grid", "plot_selectivity", "plot_training", "plot_frontier",
+                      "plot_comparison"],
+    "wormsae.views": ["plot_activation", "plot_psth", "plot_unit_card", "plot_window"],
     "wormsae.report": ["write_report"],
     "wormsae.widgets": ["UnitExplorer", "WindowExplorer"],
 }

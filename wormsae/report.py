@@ -20,8 +20,8 @@ import pandas as pd
 
 from .data import Collection
 from .files import atomic_write
-from .plots import (UnitCardView, card_layout, figure_png, plot_comparison, plot_psth_grid, plot_selectivity,
-                           plot_training, top_units)
+from .plots import figure_png, plot_comparison, plot_psth_grid, plot_selectivity, plot_training, top_units
+from .views import UnitCardView, card_layout
 
 # %% auto #0
 __all__ = ['TOOLS', 'MIN_AHEAD_CARDS', 'WORKER_PATIENCE_S', 'SECTIONS', 'esc', 'png_html', 'figure_html', 'table_html', 'pre',

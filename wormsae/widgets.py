@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ._explorer_cache import LRU, Prefetcher, action
-from .plots import ActivationView, PsthView, WindowView, add_axes_inches, card_title, figure_png, new_figure
+from .plots import add_axes_inches, figure_png, new_figure
+from .views import ActivationView, PsthView, WindowView, card_title
 
 # %% auto #0
 __all__ = ['POSTPONE_GC', 'PREFETCH', 'PREFETCH_DELAY_S', 'unit_ranking', 'units_with_neuron', 'unit_options', 'unit_tests',
