@@ -61,7 +61,7 @@ def test_a_cli_report_stands_alone(pages):
     assert any("`wormsae demo` computes these baselines" in n for n in notes)
     model = re.search(r'<section id="model">(.*?)</section>', text, flags=re.S).group(1)
     assert "Train with `wormsae train --seeds 3` (or more) to find out." in model and "n_seeds" not in model
-    # (the summary section still says "train with n_seeds >= 3": that text is Interpretation.summary's, in 11_interp)
+    assert "n_seeds" not in text  # nor anywhere else on the page (the summary's stability line included)
 
 
 def test_a_library_report_says_how_to_get_what_it_lacks(pages):

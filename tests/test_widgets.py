@@ -80,7 +80,8 @@ def test_unit_explorer_follows_its_controls(interp):
     assert all(": B, " in label for label, _ in ex.options) and ex.unit == 1  # F is still listed, still shown
     ex.significant_only.value = True
     assert ex.options == [] and ex.unit == 1
-    assert ex.shown["messages"] == ["No unit matches stimulus 'B', significant only; still showing F."]
+    assert ex.shown["messages"] == ["No unit matches stimulus 'B', significant only: loosen a filter to see units."]
+    assert ex.shown["unit"] is None  # nothing outside the (empty) list is shown; F comes back when a filter loosens
     ex.filter(stimulus="", significant_only=False)
     assert len(ex.options) == 6
 

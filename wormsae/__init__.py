@@ -26,8 +26,9 @@ _PUBLIC = {
     "wormsae.plots": ["plot_recording", "plot_psth_grid", "plot_selectivity", "plot_training", "plot_frontier",
                       "plot_comparison"],
     "wormsae.views": ["plot_activation", "plot_psth", "plot_unit_card", "plot_window"],
-    "wormsae.report": ["write_report"],
+    "wormsae.report": ["write_report", "read_run"],
     "wormsae.widgets": ["UnitExplorer", "WindowExplorer"],
+    "wormsae.interactive": ["InteractiveUnitExplorer", "InteractiveWindowExplorer", "explore"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 __all__ = list(_WHERE)  # `from wormsae import *` imports every module, as star imports must

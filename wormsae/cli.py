@@ -342,7 +342,7 @@ def _write_training(folder: Path, res, extra: dict | None = None):
     provenance = {"ensemble": res.sae.ensemble} if res.sae.ensemble else {}
     (folder / "metrics.json").write_text(json.dumps({**metrics, **(extra or {}), **provenance}, indent=1, default=float))
 
-# %% ../nbs/15_cli.ipynb #7ab64b79
+# %% ../nbs/15_cli.ipynb #0374f196
 def _write_outputs(folder: Path, res, interp, extra: dict, comparison=None, baselines=None, figures=None):
     "Model, tables, metrics and report into `folder` (the hidden sibling `_write_run` swaps into place)."
     from wormsae.interp import write_interpretation
@@ -352,7 +352,8 @@ def _write_outputs(folder: Path, res, interp, extra: dict, comparison=None, base
         comparison.to_csv(folder / "interpretation_comparison.csv", index=False)
     if baselines is not None:
         baselines.to_csv(folder / "baselines.csv", index=False)
-    interp.report(folder / "report.html", train_result=res, comparison=comparison, baselines=baselines, figures=figures)
+    interp.report(folder / "report.html", train_result=res, comparison=comparison, baselines=baselines, figures=figures,
+                  tool="cli")
 
 # %% ../nbs/15_cli.ipynb #5cbbf344
 def _default_out(prefix: str) -> Path:
@@ -448,7 +449,7 @@ def run_train(args,  # the parsed `wormsae train` arguments
         + (", baselines.csv" if baselines is not None else ""))
     return out
 
-# %% ../nbs/15_cli.ipynb #a00cead8
+# %% ../nbs/15_cli.ipynb #fd7c8de4
 def run_interp(args,  # the parsed `wormsae interp` arguments
                say=print,  # where the summary lines go
               ) -> Path:
@@ -465,7 +466,8 @@ def run_interp(args,  # the parsed `wormsae interp` arguments
     interp = ws.interpret(sae, col, n_null=args.null, alpha=args.alpha, seed=args.seed)
     if args.calibrate and any(len(r.schedule) for r in col):
         interp.calibrate(n_draws=args.calibrate, seed=args.seed)
-    _write_run(out, "interp", lambda folder: (write_interpretation(interp, folder), interp.report(folder / "report.html")))
+    report = lambda folder: interp.report(folder / "report.html", run=Path(args.model), tool="cli")  # metrics beside the model
+    _write_run(out, "interp", lambda folder: (write_interpretation(interp, folder), report(folder)))
     say(interp.summary())
     say(f"wrote {out} (selectivity.csv, units.csv, report.html, ...)")
     return out

@@ -16,7 +16,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'INFO_COLUMNS', 'DataError',
            'plausible_rate', 'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording', 'Collection',
-           'placeholder_name', 'resolve_labels', 'NormStats']
+           'placeholder_name', 'resolve_labels', 'NormStats', 'presentations', 'find_presentation']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
@@ -593,3 +593,35 @@ def _pooled_z_moments(X, mask, groups):
     n = sum(p[0] for p in parts)
     mean = sum(p[0] * p[1] for p in parts) / np.maximum(n, 1)
     return n, mean, sum(p[2] + p[0] * (p[1] - mean) ** 2 for p in parts)  # within plus between recordings
+
+# %% ../nbs/00_data.ipynb #28822961
+def presentations(
+    rec: Recording,  # one Recording
+    start_s: float = -np.inf,  # from this time on the recording's clock (seconds)
+    end_s: float = np.inf,  # to this time (exclusive)
+) -> pd.DataFrame:
+    "The presentations overlapping [start_s, end_s) of a recording's clock: label, repeat, start and end in seconds."
+    s = rec.schedule
+    dt = 1.0 / rec.fps
+    start = rec.times[s.onset_frame.to_numpy()] if len(s) else np.array([])
+    end = rec.times[s.offset_frame.to_numpy() - 1] + dt if len(s) else np.array([])
+    df = pd.DataFrame({"label": s.label.to_numpy(), "repeat": s.repeat.to_numpy(), "onset_frame": s.onset_frame.to_numpy(),
+                       "start": start, "end": end})
+    return df[(df.end > start_s) & (df.start < end_s)].reset_index(drop=True)
+
+# %% ../nbs/00_data.ipynb #c98c871c
+def find_presentation(
+    rec: Recording,  # one Recording
+    stimulus,  # a stimulus label
+    repeat: int = 0,  # which presentation of the stimulus (0 = first)
+) -> pd.Series:
+    "The schedule row of one presentation, or a ValueError saying what the recording offers."
+    s = rec.schedule
+    if not len(s):
+        raise ValueError(f"recording {rec.key!r} has no stimulus schedule, so it has no stimulus windows")
+    rows = s[(s.label == stimulus) & (s.repeat == repeat)]
+    if not len(rows):
+        reps = s.repeat[s.label == stimulus].tolist()
+        offer = f"repeats {reps} of it" if reps else f"stimuli {list(dict.fromkeys(s.label))}"
+        raise ValueError(f"recording {rec.key!r} has no presentation of {stimulus!r} with repeat {repeat}; it has {offer}")
+    return rows.iloc[0]

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from .data import Recording
-from .interp import presentations
+from .data import presentations
 
 # %% auto #0
 __all__ = ['TRACE_CMAP', 'TRACE_RANGE', 'PlotFigure', 'new_figure', 'add_axes_inches', 'figure_png', 'safe_text',

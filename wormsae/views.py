@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .interp import StimulusWindow, presentations
+from .data import presentations  # StimulusWindow (wormsae.interp) appears in annotations only: views never import interp
 from .plots import (_added, _axes, _cmap, _heatmap, _pick, _shade, _strip_axes, _strip_blocks, add_axes_inches,
                            new_figure, safe_text, stimulus_colors)
 
