@@ -45,3 +45,19 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_WHERE))
+
+# %% ../nbs/90_api.ipynb #18f3d274
+import sys
+import types
+
+
+class _Package(types.ModuleType):
+    "The package module: a public function wins over the same-named submodule the import system sets."
+    def __getattribute__(self, name: str):
+        value = super().__getattribute__(name)
+        if isinstance(value, types.ModuleType) and _WHERE.get(name) == value.__name__ == f"wormsae.{name}":
+            return getattr(value, name)
+        return value
+
+
+sys.modules[__name__].__class__ = _Package

@@ -243,7 +243,7 @@ class InteractiveWindowExplorer(WindowExplorer):
         *args,  # `WindowExplorer`'s: recording, stimulus, repeat, context_s, ...
         unit_explorer: UnitExplorer | None = None,  # an explorer that shows the unit clicked
         on_unit=None,  # called with the unit's number when a unit row is clicked
-        **kwargs,
+        **kwargs,  # `WindowExplorer`'s options by name
     ):
         self.unit_explorer, self.on_unit = unit_explorer, on_unit
         super().__init__(interp, *args, **kwargs)
