@@ -60,7 +60,13 @@ def _figure(width: int, height: int, title: str = "") -> go.FigureWidget:
                       title=dict(text=title, font=dict(size=13)), font=dict(size=11), hovermode="closest")
     return fig
 
-# %% ../nbs/14b_interactive.ipynb #eca0532d
+# %% ../nbs/14b_interactive.ipynb #1585229f
+def _gaps(a) -> np.ndarray:
+    "Non-finite values as None: a gap in the figure. NaN cannot travel in a widget's JSON message (null can)."
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, None)
+
+# %% ../nbs/14b_interactive.ipynb #535d98a5
 class PsthPlot:
     "A unit's PSTH as a plotly FigureWidget, redrawn in place: mean +/- s.e.m. per stimulus; hover says stimulus, time, value."
 
@@ -93,8 +99,8 @@ class PsthPlot:
         with self.figure.batch_update():
             for i in range(len(self.stimuli)):
                 m, e = p.mean[i], np.nan_to_num(p.sem[i])
-                self.figure.data[2 * i].y = np.r_[m + e, (m - e)[::-1]]
-                self.figure.data[2 * i + 1].update(y=m, customdata=e)
+                self.figure.data[2 * i].y = _gaps(np.r_[m + e, (m - e)[::-1]])
+                self.figure.data[2 * i + 1].update(y=_gaps(m), customdata=e)
             self.figure.layout.title.text = f"{html.escape(p.unit_name)}: mean ± s.e.m. over presentations"
         return self.figure
 
@@ -110,7 +116,7 @@ def _color_range(Z) -> tuple[float, float]:
         return -v, v
     return float(lo), float(max(hi, lo + 1e-9))
 
-# %% ../nbs/14b_interactive.ipynb #1ddbfb16
+# %% ../nbs/14b_interactive.ipynb #ae25a45f
 class RasterPlot:
     "Every presentation of one stimulus to one unit, one row each, as a plotly heatmap; hover says animal, repeat, time, value."
 
@@ -139,7 +145,7 @@ class RasterPlot:
         labels = [f"{r.animal} · repeat {r.repeat}" for r in self.rows.itertuples()]
         lo, hi = _color_range(Z)
         with self.figure.batch_update():
-            self.figure.data[0].update(z=Z, x=times, y=labels, zmin=lo, zmax=hi,
+            self.figure.data[0].update(z=_gaps(Z), x=times, y=labels, zmin=lo, zmax=hi,
                                        colorscale="RdBu_r" if lo < 0 else "Viridis")
             self.figure.layout.title.text = (f"{html.escape(self.interp.unit_name(unit))} · {html.escape(stimulus)}: "
                                              f"{len(labels)} presentations")
@@ -233,7 +239,7 @@ def _presentation_shapes(w, colors: dict) -> list:
                  fillcolor=_rgba(colors.get(p.label, "#888888"), 0.12), layer="above")
             for p in w.presentations.itertuples()]
 
-# %% ../nbs/14b_interactive.ipynb #10dc87d6
+# %% ../nbs/14b_interactive.ipynb #68334424
 class InteractiveWindowExplorer(WindowExplorer):
     "`WindowExplorer` with hoverable neuron and unit heatmaps; a click on a unit row opens that unit."
 
@@ -287,7 +293,7 @@ class InteractiveWindowExplorer(WindowExplorer):
         lo, hi = _color_range(A)
         self._row_units = dict(zip(w.unit_names, w.units))
         with self.plot.batch_update():
-            self.plot.data[0].update(z=w.neuron_z, x=w.times, y=list(w.neurons))
+            self.plot.data[0].update(z=_gaps(w.neuron_z), x=w.times, y=list(w.neurons))
             self.plot.data[1].update(z=A, customdata=w.unit_acts, x=w.times, y=list(w.unit_names), zmin=lo, zmax=hi,
                                      colorscale="RdBu_r" if lo < 0 else "Magma")
             self.plot.layout.shapes = _presentation_shapes(w, self._colors)
