@@ -10,18 +10,12 @@ inside it), so both versions run side by side on the same data in the same proce
     python bench/bench_pca.py --members       # one training step against the number of stacked members
 """
 import argparse
-import atexit
 import importlib
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
+import baseline
 import wormsae as ws
 from wormsae.dictionary import PCA, fit_norm, fit_pcas
 
@@ -29,17 +23,8 @@ BASELINE_COMMIT = "b7be83d"  # issue 15 starts here: per-neuron PCA loop, one PC
 
 
 def import_baseline(commit: str = BASELINE_COMMIT):
-    "The wormsae package at `commit`, importable as `wormsae_base` (a temporary copy)."
-    root = Path(tempfile.mkdtemp(prefix="wormsae_base_"))
-    archive = subprocess.run(["git", "archive", commit, "wormsae"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    package = root / "wormsae_base"
-    (root / "wormsae").rename(package)
-    for path in package.glob("*.py"):
-        path.write_text(re.sub(r"\bwormsae\.", "wormsae_base.", path.read_text()))
-    sys.path.insert(0, str(root))  # spawned sweep workers inherit sys.path, so they find it too
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    return {name: importlib.import_module(f"wormsae_base.{name}") for name in ("virtual", "dictionary", "sweep")}
+    "The modules of the package at `commit` that the benches compare."
+    return baseline.import_baseline(commit, ["virtual", "dictionary", "sweep"])
 
 
 def timed(fn):

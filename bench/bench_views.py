@@ -8,20 +8,13 @@ its plots read the Interpretation's fields, the new views its methods. Both draw
     python bench/bench_views.py --repeats 9
 """
 import argparse
-import atexit
 import gc
-import importlib
 import os
-import re
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
+import baseline
 import wormsae as ws
 from wormsae import plots, views
 
@@ -29,17 +22,8 @@ BASELINE_COMMIT = "930f373"  # the last commit before the views module (issue 16
 
 
 def import_baseline(commit: str = BASELINE_COMMIT):
-    "wormsae.plots at `commit`, importable from the package `wormsae_base` (a temporary copy)."
-    root = Path(tempfile.mkdtemp(prefix="wormsae_base_"))
-    archive = subprocess.run(["git", "archive", commit, "wormsae"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    package = root / "wormsae_base"
-    (root / "wormsae").rename(package)
-    for path in package.glob("*.py"):
-        path.write_text(re.sub(r"\bwormsae\.", "wormsae_base.", path.read_text()))
-    sys.path.insert(0, str(root))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    return importlib.import_module("wormsae_base.plots")
+    "wormsae.plots at `commit`, from the package `wormsae_base` (a temporary copy)."
+    return baseline.import_baseline(commit, ["plots"])["plots"]
 
 
 def cases(old, interp, units) -> dict:

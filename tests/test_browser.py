@@ -72,7 +72,7 @@ def _start_server(tmp: Path, port: int, token: str) -> subprocess.Popen:
     "jupyter lab on 127.0.0.1:port, every Jupyter folder temporary, output in tmp/server.log."
     dirs = {k: tmp / k for k in ("root", "config", "data", "runtime", "settings", "workspaces", "ipython")}
     for d in dirs.values():
-        d.mkdir()
+        d.mkdir(exist_ok=True)  # root may hold a notebook written before the server starts
     _notebook(dirs["root"] / "explorer.ipynb")
     _settings(dirs["settings"])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}
@@ -138,27 +138,32 @@ def test_explorers_in_jupyterlab(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     pytest.importorskip("jupyterlab", reason="jupyterlab is not installed")
     ARTIFACTS.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    in_jupyterlab(tmp_path, sync_api, "explorer.ipynb", lambda page, url: _drive(page, url, sync_api), 1800, ARTIFACTS)
+    print(f"browser test: {time.monotonic() - t0:.1f} s")
+
+
+def in_jupyterlab(tmp_path: Path, sync_api, notebook: str, drive, height: int, shots: Path):
+    "JupyterLab on loopback, `notebook` (in tmp_path/'root') opened in chromium: `drive(page, url)`'s result; on failure a screenshot and the server's log."
     port, token = _free_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
-    t0 = time.monotonic()
     proc = _start_server(tmp_path, port, token)
     try:
         _wait_for_server(proc, f"{base}/api/status?token={token}", tmp_path / "server.log")
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             try:
-                page = browser.new_page(viewport={"width": 1500, "height": 1800})
+                page = browser.new_page(viewport={"width": 1500, "height": height})
                 try:
-                    _drive(page, f"{base}/lab/tree/explorer.ipynb?token={token}", sync_api)
+                    return drive(page, f"{base}/lab/tree/{notebook}?token={token}")
                 except Exception:
-                    page.screenshot(path=str(ARTIFACTS / "failure.png"))
+                    page.screenshot(path=str(shots / "failure.png"))
                     print((tmp_path / "server.log").read_text()[-5000:])
                     raise
             finally:
                 browser.close()
     finally:
         _stop_server(proc)
-    print(f"browser test: {time.monotonic() - t0:.1f} s")
 
 
 def _run_all_cells(page, attempts: int = 3):

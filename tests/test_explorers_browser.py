@@ -7,7 +7,6 @@ nothing when nothing matches). Screenshots go to test-artifacts/explorers/. `run
 also times first visits of new units and windows (bench/bench_explorers_browser.py prints them).
 """
 import re
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SETUP, _free_port, _run_all_cells,  # noqa: E402
-                          _start_server, _stop_server, _wait_for_server)
+from test_browser import ARTIFACTS, CHROMIUM, SETUP, _run_all_cells, in_jupyterlab  # noqa: E402
 
 SHOTS = ARTIFACTS / "explorers"
 CELLS = [SETUP, "from wormsae.interactive import explore\nbox = explore(it, context_s=(-20, 40))\nbox"]
@@ -44,26 +42,10 @@ def test_interactive_explorers_in_jupyterlab(tmp_path):
 def run_in_browser(tmp_path: Path, sync_api, timings: bool = False):
     "Serve, open and drive the explorers; with `timings`, also time first visits (bench/bench_explorers_browser.py)."
     SHOTS.mkdir(parents=True, exist_ok=True)
-    port, token = _free_port(), secrets.token_hex(16)
-    base = f"http://127.0.0.1:{port}"
-    proc = _start_server(tmp_path, port, token)
-    _notebook(tmp_path / "root" / "interactive.ipynb")  # the server reads notebooks from disk when opened
-    try:
-        _wait_for_server(proc, f"{base}/api/status?token={token}", tmp_path / "server.log")
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={"width": 1500, "height": 2000})
-                try:
-                    return _drive(page, f"{base}/lab/tree/interactive.ipynb?token={token}", sync_api, timings)
-                except Exception:
-                    page.screenshot(path=str(SHOTS / "failure.png"))
-                    print((tmp_path / "server.log").read_text()[-5000:])
-                    raise
-            finally:
-                browser.close()
-    finally:
-        _stop_server(proc)
+    (tmp_path / "root").mkdir(parents=True, exist_ok=True)
+    _notebook(tmp_path / "root" / "interactive.ipynb")
+    return in_jupyterlab(tmp_path, sync_api, "interactive.ipynb", lambda page, url: _drive(page, url, sync_api, timings),
+                         2000, SHOTS)
 
 
 def _hover_text(page, plot: str, fx: float, fy: float, subplot: str = "xy") -> str:
@@ -111,6 +93,9 @@ def _drive(page, url, sync_api, timings: bool = False):
     page.wait_for_function("([p, n]) => document.querySelector(p + ' .gtitle').textContent.startsWith(n + ':')",
                            arg=[psth, name], timeout=30_000)
     page.locator(UX).screenshot(path=str(SHOTS / "unit_opened_by_click.png"))
+    # timed here, before the filters: a filter cleared just before a pick brings the last unit back a moment later,
+    # and that late restore can undo a pick made in between (seen in bench runs; noted as a weakness of the explorer)
+    visits = (_time_unit_visits(page, psth, raster, n=6), _time_window_visits(page, window, n=4)) if timings else None
 
     # typing a filter: after every keystroke the unit shown is the one selected in the list, or none
     box = page.locator(f"{UX} .wormsae-neuron-filter input")
@@ -127,8 +112,7 @@ def _drive(page, url, sync_api, timings: bool = False):
     page.wait_for_function("s => document.querySelector(s).options.length > 10", arg=f"{UX} .wormsae-unit-select select",
                            timeout=30_000)  # every unit listed again
     assert not errors, errors
-    if timings:  # performance is measured in bench/, not asserted in a test
-        return _time_unit_visits(page, psth, raster, n=6), _time_window_visits(page, window, n=4)
+    return visits  # performance is measured in bench/, not asserted in a test
 
 
 # the unit shown (card title, PSTH title) is the unit selected in the list, or nothing is shown and nothing listed
@@ -153,10 +137,14 @@ def _time_unit_visits(page, psth, raster, n: int) -> list:
         name = label.replace("\u00a0", " ").replace("★ ", "").split(":")[0].replace(" (unstable)", "")
         t0 = time.perf_counter()
         sel.select_option(label=label)
-        page.wait_for_function("([p, r, n]) => [p, r].every(s => { const t = document.querySelector(s + ' .gtitle');"
-                               " const x = t ? t.textContent.replace(/\u00a0/g, ' ') : '';"
-                               " return x.startsWith(n + ' ') || x.startsWith(n + ':') })",
-                               arg=[psth, raster, name], timeout=30_000, polling=10)
+        try:
+            page.wait_for_function("([p, r, n]) => [p, r].every(s => { const t = document.querySelector(s + ' .gtitle');"
+                                   " const x = t ? t.textContent.replace(/\u00a0/g, ' ') : '';"
+                                   " return x.startsWith(n + ' ') || x.startsWith(n + ':') })",
+                                   arg=[psth, raster, name], timeout=30_000, polling=10)
+        except Exception:
+            titles = page.evaluate("ss => ss.map(s => { const t = document.querySelector(s + ' .gtitle'); return t ? t.textContent : null })", [psth, raster])
+            raise AssertionError(f"picking {label!r} left the figures titled {titles}")
         out.append(1000 * (time.perf_counter() - t0))
     return out
 

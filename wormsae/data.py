@@ -16,7 +16,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['FRAME_RATE_BOUNDS', 'SCHEDULE_COLUMNS', 'MAX_FRAME', 'WINDOWS', 'PLACEHOLDER_PREFIX', 'INFO_COLUMNS', 'DataError',
            'plausible_rate', 'empty_schedule', 'make_schedule', 'stimulus_labels', 'Recording', 'Collection',
-           'placeholder_name', 'resolve_labels', 'NormStats', 'presentations', 'find_presentation']
+           'placeholder_name', 'resolve_labels', 'NormStats', 'positions', 'presentations', 'find_presentation']
 
 # %% ../nbs/00_data.ipynb #468aeb92
 class DataError(ValueError):
@@ -593,6 +593,20 @@ def _pooled_z_moments(X, mask, groups):
     n = sum(p[0] for p in parts)
     mean = sum(p[0] * p[1] for p in parts) / np.maximum(n, 1)
     return n, mean, sum(p[2] + p[0] * (p[1] - mean) ** 2 for p in parts)  # within plus between recordings
+
+# %% ../nbs/00_data.ipynb #bacd97ea
+def positions(
+    names,  # the names in order (e.g. a recording's neurons)
+    wanted,  # the names to find, in the order wanted
+    what: str,  # what they are, for the error ('neurons', 'stimuli')
+    where: str,  # what holds them, for the error ("recording 'r'", 'the model')
+) -> list[int]:
+    "Positions of `wanted` in `names`, or a ValueError naming the missing ones and some that exist."
+    pos = {n: i for i, n in enumerate(names)}
+    missing = [n for n in wanted if n not in pos]
+    if missing:
+        raise ValueError(f"{where} has no {what} {missing}; it has e.g. {list(names)[:8]}")
+    return [pos[n] for n in wanted]
 
 # %% ../nbs/00_data.ipynb #28822961
 def presentations(

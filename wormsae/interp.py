@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import Collection, DataError, Recording, find_presentation, make_schedule, presentations, stimulus_labels
+from .data import (Collection, DataError, Recording, find_presentation, make_schedule, positions, presentations,
+                          stimulus_labels)
 from .dictionary import Dictionary, as_collection, one_thread, prepare_inputs, unit_activations
 from .metrics import STABLE_AT, STABLE_COSINE, column_r
 from .progress import progress_bar
@@ -567,15 +568,6 @@ def two_level_q(
     tested = np.isfinite(fam_p)
     return np.array([fam_q[f] for f in families]), within, float(tested.sum())
 
-# %% ../nbs/11_interp.ipynb #1011c275
-def _positions(names, wanted, what: str, where: str) -> list[int]:
-    "Positions of `wanted` in `names`, or a ValueError naming the missing ones and some that exist."
-    pos = {n: i for i, n in enumerate(names)}
-    missing = [n for n in wanted if n not in pos]
-    if missing:
-        raise ValueError(f"{where} has no {what} {missing}; it has e.g. {list(names)[:8]}")
-    return [pos[n] for n in wanted]
-
 # %% ../nbs/11_interp.ipynb #5bdb9fde
 @dataclass
 class PSTH:
@@ -614,7 +606,7 @@ class PSTHs:
     ) -> PSTH:
         "Unit `unit`'s slice, for `stimuli` (names, default all) in that order."
         stimuli = list(self.stimuli) if stimuli is None else list(stimuli)
-        rows = _positions(self.stimuli, stimuli, "stimuli", "the interpretation")
+        rows = positions(self.stimuli, stimuli, "stimuli", "the interpretation")
         return PSTH(unit, unit_name, stimuli, self.times, self.mean[rows, :, unit], self.sem[rows, :, unit],
                     self.n[rows], dict(significant or {}))
 
@@ -1057,6 +1049,11 @@ class Interpretation:
         return str(self.settings.get("model", "?"))
 
     @property
+    def behaviour_left_out(self) -> list:
+        "The behaviour channels present but never read as tuning (nuisance: the microscope, not the worm)."
+        return list(self.settings.get("behaviour_left_out", []))
+
+    @property
     def thresholds(self) -> dict:
         "The fixed criteria behind the calls (not options): what texts and reports quote."
         return {"min_exceed": MIN_EXCEED, "min_selectivity_index": MIN_SELECTIVITY_INDEX, "min_behaviour_r": MIN_BEHAVIOUR_R,
@@ -1364,7 +1361,7 @@ def stimulus_window(
         change = _change(Zw, times, base, resp)
         pick = _top_changes(change, M.any(0) & np.isfinite(change), max_neurons)
     else:
-        pick = np.array(_positions(model.neurons, list(neurons), "neurons", "the model"), int)
+        pick = np.array(positions(model.neurons, list(neurons), "neurons", "the model"), int)
     A = interp.activations[r]
     scale, Aw = A.std(0), A[frames]
     uchange = _change(Aw, times, base, resp) / np.maximum(scale, 1e-9)

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from .data import Recording
-from .data import presentations
+from .data import positions, presentations
 
 # %% auto #0
 __all__ = ['TRACE_CMAP', 'TRACE_RANGE', 'PlotFigure', 'new_figure', 'add_axes_inches', 'figure_png', 'safe_text',
@@ -117,15 +117,6 @@ def structure_score(
     smooth = (C[w:] - C[:-w]) / w
     return smooth.var(0)
 
-# %% ../nbs/12_plots.ipynb #dd4fea03
-def _pick(names, wanted, what, where):
-    "Indices of `wanted` names in `names`, or a ValueError naming those that are missing."
-    pos = {n: i for i, n in enumerate(names)}
-    missing = [n for n in wanted if n not in pos]
-    if missing:
-        raise ValueError(f"{where} has no {what} {missing}; it has e.g. {list(names)[:8]}")
-    return [pos[n] for n in wanted]
-
 # %% ../nbs/12_plots.ipynb #280f42ba
 def recording_matrix(
     rec: Recording,  # one animal
@@ -138,7 +129,7 @@ def recording_matrix(
         keep = np.argsort(-structure_score(Z, rec.fps), kind="stable")[:max_neurons]
         keep = sorted(keep, key=lambda i: rec.neurons[i])
     else:
-        keep = _pick(rec.neurons, list(neurons), "neurons", f"recording {rec.key!r}")
+        keep = positions(rec.neurons, list(neurons), "neurons", f"recording {rec.key!r}")
     Z[np.isnan(rec.traces)] = np.nan
     return Z[:, keep].T, [rec.neurons[i] for i in keep]
 

@@ -360,20 +360,10 @@ def _design_text(cfg) -> str:
     return (f"Tests with fewer than {cfg.min_animals} animals or {cfg.min_events} presentations report effect sizes "
             f"only, with the reason, and are never called significant.")
 
-# %% ../nbs/13_report.ipynb #9d60ceb3
-def _nuisance_present(interp) -> list:
-    "The numeric behaviour channels of the recordings that the configuration leaves out as nuisance."
-    skip, found = {str(n).lower() for n in interp.config.nuisance}, {}
-    for k in interp.keys:
-        b = interp.recording(k).behaviour
-        if b is not None:
-            found.update(dict.fromkeys(c for c in b.select_dtypes("number").columns if str(c).lower() in skip))
-    return list(found)
-
 # %% ../nbs/13_report.ipynb #2cd38b42
 def _behaviour_text(interp) -> str:
     "How behaviour correlations were computed."
-    left = ", ".join(_nuisance_present(interp)) or "none present"
+    left = ", ".join(interp.behaviour_left_out) or "none present"
     return (f"Behaviour correlations were computed within each animal and combined over animals (mean Fisher z), "
             f"tested against circular shifts of the behaviour and corrected by Benjamini-Hochberg over units x "
             f"channels; channels describing the microscope rather than the worm were left out ({left}).")

@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .data import presentations  # StimulusWindow (wormsae.interp) appears in annotations only: views never import interp
-from .plots import (_added, _axes, _cmap, _heatmap, _pick, _shade, _strip_axes, _strip_blocks, add_axes_inches,
+from .data import positions, presentations  # StimulusWindow (wormsae.interp) appears in annotations only: views never import interp
+from .plots import (_added, _axes, _cmap, _heatmap, _shade, _strip_axes, _strip_blocks, add_axes_inches,
                            new_figure, safe_text, stimulus_colors)
 
 # %% auto #0
@@ -326,7 +326,7 @@ class WindowView:
     ) -> Figure:
         "Draw a stimulus window, with actual vs reconstructed traces of `trace_neurons`."
         trace_neurons = list(window.neurons[:3] if trace_neurons is None else trace_neurons)
-        rows = _pick(window.neurons, trace_neurons, "neurons", "the window data")
+        rows = positions(window.neurons, trace_neurons, "neurons", "the window data")
         shape = (len(window.neurons), len(window.units), len(trace_neurons))  # the frames may vary: images take any width
         if shape != self.shape:
             self._build(*shape, frames=len(window.times))
