@@ -26,9 +26,9 @@ __all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'MIN_EXCEED', 'MIN_SELECTIVITY
            'DESIGNS', 'WINDOW_COLUMNS', 'CUMSUM_BUDGET', 'MIN_BEHAVIOUR_R', 'InterpConfig', 'schedule_design',
            'window_table', 'cohens_d', 'activations_by_recording', 'tail_pvalue', 'p_floor', 'auroc', 'bh_qvalues',
            'simes', 'two_level_q', 'PSTH', 'PSTHs', 'StimulusWindow', 'peri_stimulus', 'response_features',
-           'behaviour_tests', 'simulation_scores', 'Interpretation', 'stimulus_window', 'interpret', 'unit_cards',
-           'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity', 'save_interpretation',
-           'write_interpretation']
+           'behaviour_tests', 'simulation_scores', 'Interpretation', 'stimulus_window', 'top_windows', 'interpret',
+           'unit_cards', 'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity',
+           'save_interpretation', 'write_interpretation']
 
 # %% ../nbs/11_interp.ipynb #f301b7a0
 DEFAULT_WINDOWS = {"presentation": None, "late": (15.0, 30.0)}
@@ -990,7 +990,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #e3c275e7
+# %% ../nbs/11_interp.ipynb #4db5553a
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1109,6 +1109,15 @@ class Interpretation:
     ) -> np.ndarray:
         "A unit's activation in one recording, one value per frame."
         return self.activations[self.recording_index(recording)][:, self.unit_index(unit)]
+
+    def top_windows(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        n: int = 6,  # windows
+        context_s: float = 10.0,  # seconds shown either side of each peak
+    ) -> pd.DataFrame:
+        "A unit's strongest moments over all animals, with what was presented then (`top_windows`)."
+        return top_windows(self, unit, n, context_s)
 
     def window_spans(self) -> dict:
         "Analysis windows and baseline as (start, end) seconds from onset; `presentation` spans the median presentation."
@@ -1377,6 +1386,64 @@ def stimulus_window(
         [model.neurons[i] for i in pick], Zw[:, pick].T, _change(Zw[:, pick], times, base, resp), recon.T,
         _nan_corr(Zw[:, pick], recon), [int(u) for u in upick], [interp.unit_name(u) for u in upick],
         Aw[:, upick].T, scale[upick], uchange[upick])
+
+# %% ../nbs/11_interp.ipynb #a47f19ef
+def _peak_frames(
+    acts: list,  # one activation vector per recording
+    n: int,  # peaks wanted
+    gap: list,  # per recording, frames that must separate two peaks
+) -> list:
+    "The `n` largest finite values over all vectors as (recording, frame), greedily, each `gap` frames from the others in its vector."
+    left = [np.where(np.isfinite(a), a, -np.inf).astype(np.float64) for a in acts]
+    peaks = []
+    while len(peaks) < n:
+        best = [m.max() if m.size else -np.inf for m in left]
+        r = int(np.argmax(best)) if best else 0
+        if not best or not np.isfinite(best[r]):
+            break
+        f = int(np.argmax(left[r]))
+        peaks.append((r, f))
+        left[r][max(0, f - gap[r] + 1):f + gap[r]] = -np.inf
+    return peaks
+
+# %% ../nbs/11_interp.ipynb #ee9c38e5
+def _moment_context(
+    rec: Recording,  # one recording
+    frame: int,  # a frame of it
+    within_s: float,  # how far to look for a presentation before or after
+) -> tuple:
+    "What was presented at `frame`: (stimulus, seconds from its onset, words); ('', nan, ...) when none within `within_s`."
+    t = rec.times[frame]
+    p = presentations(rec, t - within_s, t + within_s)
+    if not len(p):
+        return "", np.nan, f"no stimulus within {within_s:g} s"
+    during = p[(p.start <= t) & (p.end > t)]
+    row = during.iloc[0] if len(during) else p.iloc[int(np.argmin(np.minimum(abs(p.start - t), abs(p.end - t))))]
+    since = float(t - row.start)
+    if len(during):
+        return row.label, since, f"during {row.label} ({since:+.1f} s from onset)"
+    if t < row.start:
+        return row.label, since, f"{-since:.1f} s before {row.label}"
+    return row.label, since, f"{t - row.end:.1f} s after {row.label} ended"
+
+# %% ../nbs/11_interp.ipynb #26af15de
+def top_windows(
+    interp,  # an `Interpretation` with its recordings and activations
+    unit,  # number or name
+    n: int = 6,  # windows
+    context_s: float = 10.0,  # seconds shown either side of each peak
+) -> pd.DataFrame:
+    "A unit's `n` largest activations over all animals, windows apart: recording, frame, time_s, value, stimulus, from_onset_s, context."
+    u = interp.unit_index(unit)
+    recs = list(interp.collection)
+    gap = [max(1, int(round(2 * context_s * r.fps))) for r in recs]
+    rows = []
+    for r, f in _peak_frames([interp.activation(u, i) for i in range(len(recs))], n, gap):
+        stim, since, words = _moment_context(recs[r], f, context_s)
+        rows.append({"recording": recs[r].key, "frame": f, "time_s": float(recs[r].times[f]),
+                     "value": float(interp.activation(u, r)[f]), "stimulus": stim, "from_onset_s": since,
+                     "context": words})
+    return pd.DataFrame(rows, columns=["recording", "frame", "time_s", "value", "stimulus", "from_onset_s", "context"])
 
 # %% ../nbs/11_interp.ipynb #3035f114
 def interpret(

@@ -18,8 +18,8 @@ from .plots import (_added, _axes, _cmap, _heatmap, _shade, _strip_axes, _strip_
                            new_figure, safe_text, stimulus_colors)
 
 # %% auto #0
-__all__ = ['ActivationView', 'plot_activation', 'PsthView', 'plot_psth', 'card_title', 'card_layout', 'UnitCardView',
-           'plot_unit_card', 'WindowView', 'plot_window']
+__all__ = ['ActivationView', 'plot_activation', 'plot_top_windows', 'PsthView', 'plot_psth', 'card_title', 'card_layout',
+           'UnitCardView', 'plot_unit_card', 'WindowView', 'plot_window']
 
 # %% ../nbs/12b_views.ipynb #c5ff2e9f
 def _padded_limits(values, empty=(0.0, 1.0)) -> tuple[float, float]:
@@ -101,6 +101,49 @@ def plot_activation(
     "One unit's activation over time in one animal, presentations shaded per stimulus, behaviour as a strip."
     u, r = interp.unit_index(unit), interp.recording_index(recording)
     return ActivationView(interp, r, interp.behaviour_channel(u, r, behaviour), ax).show(u)
+
+# %% ../nbs/12b_views.ipynb #d8e7267c
+def _top_window_panel(ax, interp, u: int, row, context_s: float, colors: dict):
+    "One moment: the activation around the peak (seconds from it), presentations shaded, a two-line title."
+    rec = interp.recording(row.recording)
+    t = rec.times - rec.times[row.frame]
+    keep = np.abs(t) <= context_s
+    pres = presentations(rec, rec.times[row.frame] - context_s, rec.times[row.frame] + context_s)
+    _shade(ax, pres.assign(start=pres.start - rec.times[row.frame], end=pres.end - rec.times[row.frame]), colors)
+    ax.plot(t[keep], interp.activation(u, row.recording)[keep], color="k", lw=0.8)
+    ax.axvline(0, color="0.5", lw=0.6, ls=":")
+    ax.set_xlim(-context_s, context_s)
+    ax.set_title(safe_text(f"{row.recording} at {row.time_s:.0f} s\n{row.context}"), fontsize=8, loc="left")
+    ax.tick_params(labelsize=7)
+    return set(pres.label)
+
+# %% ../nbs/12b_views.ipynb #e08eb9e5
+def plot_top_windows(
+    interp,  # an `Interpretation` with its recordings and activations
+    unit,  # number or name
+    n: int = 6,  # moments
+    context_s: float = 10.0,  # seconds either side of each peak
+    per_row: int = 3,  # panels per row
+) -> Figure:
+    "A unit's `n` strongest moments over all animals, one panel each on a shared scale, presentations shaded."
+    u = interp.unit_index(unit)
+    top = interp.top_windows(u, n, context_s)
+    rows = max(1, -(-len(top) // per_row))
+    fig = new_figure(3.4 * per_row, 1.75 * rows + 0.5)
+    axes = fig.subplots(rows, per_row, sharey=True, squeeze=False).ravel()
+    colors, shown = stimulus_colors(interp.all_stimuli), set()
+    for ax, row in zip(axes, top.itertuples()):
+        shown |= _top_window_panel(ax, interp, u, row, context_s, colors)
+    for ax in axes[len(top):]:
+        ax.axis("off")
+    if not len(top):
+        axes[0].text(0.5, 0.5, "no finite activation", ha="center", va="center", transform=axes[0].transAxes)
+    fig.supxlabel("seconds from the peak", fontsize=8)
+    handles = [Patch(color=colors[s], alpha=0.5, label=safe_text(s)) for s in colors if s in shown]
+    if handles:
+        fig.legend(handles=handles, loc="outside upper right", ncols=min(6, len(handles)), fontsize=7, frameon=False)
+    fig.suptitle(safe_text(f"{interp.unit_name(u)}: its {len(top)} strongest moments"), fontsize=10, x=0.01, ha="left")
+    return fig
 
 # %% ../nbs/12b_views.ipynb #6397400a
 _WINDOW_GREYS = {"baseline": "0.7", "presentation": "0.3", "late": "0.55"}
