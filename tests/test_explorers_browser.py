@@ -51,6 +51,7 @@ def run_in_browser(tmp_path: Path, sync_api, timings: bool = False):
 def _hover_text(page, plot: str, fx: float, fy: float, subplot: str = "xy") -> str:
     "Move the mouse to a fraction (fx, fy) of a plot's drawing area (plotly's subplot 'xy', 'xy2', ...); the tooltip's text."
     area = page.locator(f"{plot} .nsewdrag[data-subplot='{subplot}']").first
+    area.scroll_into_view_if_needed()
     box = area.bounding_box()
     page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
     tip = page.locator(f"{plot} .hoverlayer .hovertext").first
@@ -83,6 +84,19 @@ def _drive(page, url, sync_api, timings: bool = False):
     psth_tip = _hover_text(page, psth, 0.5, 0.5)
     assert "s from onset" in psth_tip and "mean" in psth_tip, psth_tip
     page.locator(UX).screenshot(path=str(SHOTS / "psth_hover.png"))
+
+    # the overview: hover names the unit, the stimulus and d; a click on a cell opens that unit and stimulus below
+    overview = ".wormsae-overview-plot"
+    cell_tip = _hover_text(page, overview, 0.5, 0.5 / 40)
+    assert re.search(r" · .+\nd [+-]\d", cell_tip) and "click to open" in cell_tip, cell_tip
+    cell_unit, cell_stimulus = (x.strip().removeprefix("★ ").replace(" (unstable)", "") for x in
+                                cell_tip.splitlines()[0].split(" · "))
+    page.mouse.down()
+    page.mouse.up()
+    sync_api.expect(page.locator(f"{UX} .wormsae-card")).to_contain_text(f"{cell_unit}: ", timeout=30_000)
+    sync_api.expect(page.locator(f"{UX} .wormsae-raster-plot .gtitle")).to_contain_text(
+        f"{cell_unit} · {cell_stimulus}", timeout=30_000)
+    page.locator(overview).screenshot(path=str(SHOTS / "overview_hover.png"))
 
     # click: the unit row under the mouse opens in the unit explorer
     unit_tip = _hover_text(page, window, 0.5, 0.8, "x2y2")

@@ -369,7 +369,7 @@ class SelectivityPlot:
         if self.on_unit is not None:
             self.on_unit(*self.clicked)
 
-# %% ../nbs/14b_interactive.ipynb #ba5eb66f
+# %% ../nbs/14b_interactive.ipynb #a8b3c1d3
 def explore(
     interp,  # an `Interpretation`
     max_units: int = 40,  # rows of the overview
@@ -385,6 +385,8 @@ def explore(
             ux.raster_stimulus.value = stimulus
 
     overview = SelectivityPlot(interp, max_units, on_unit=open_cell)
-    box = W.VBox([W.Box([overview.figure]), wx.widget, ux.widget])
+    overview_box = W.Box([overview.figure])
+    overview_box.add_class("wormsae-overview-plot")
+    box = W.VBox([overview_box, wx.widget, ux.widget])
     box.overview, box.window_explorer, box.unit_explorer = overview, wx, ux
     return box
