@@ -27,7 +27,7 @@ __all__ = ['DEFAULT_WINDOWS', 'DEFAULT_BASELINE', 'MIN_EXCEED', 'MIN_SELECTIVITY
            'window_table', 'cohens_d', 'activations_by_recording', 'tail_pvalue', 'p_floor', 'auroc', 'bh_qvalues',
            'simes', 'two_level_q', 'PSTH', 'PSTHs', 'StimulusWindow', 'peri_stimulus', 'response_features',
            'behaviour_tests', 'simulation_scores', 'Interpretation', 'stimulus_window', 'top_windows', 'interpret',
-           'unit_cards', 'explain', 'seed_table', 'calibrate', 'summary_text', 'compare_selectivity',
+           'unit_cards', 'explain', 'seed_table', 'calibrate', 'summary_text', 'placebo_excess', 'compare_selectivity',
            'save_interpretation', 'write_interpretation']
 
 # %% ../nbs/11_interp.ipynb #f301b7a0
@@ -2038,14 +2038,31 @@ def _stability_line(interp) -> str:
     return (f"seed stability: {int(u.stable.sum())} of {len(u)} units stable (found again, decoder cosine >= {STABLE_COSINE}, by at "
             f"least {STABLE_AT:.0%} of the other {int(u.n_seeds.iloc[0]) - 1} seeds); only their tests count as findings")
 
-# %% ../nbs/11_interp.ipynb #9afe2470
+# %% ../nbs/11_interp.ipynb #285ab14b
+def placebo_excess(
+    calibration: pd.DataFrame,  # `calibrate`'s table, one row per placebo draw
+    alpha: float,  # the false discovery rate the tests were run at
+) -> tuple[float, str]:
+    "The chance of at least this many placebo draws with a significant test if each had chance `alpha`, and what that says."
+    # under no effect at all, a false discovery rate alpha lets about a fraction alpha of the draws have any call
+    n, k = len(calibration), int((calibration.significant > 0).sum())
+    p = float(stats.binom.sf(k - 1, n, alpha)) if n else float("nan")
+    if n and p < 0.05:
+        return p, (f"more than a false discovery rate of {alpha:g} allows (about {alpha:.0%} of draws; this many or more "
+                   f"by chance: P = {p:.2g}): on these recordings the tests find events where nothing happened too "
+                   "often, so read the significant calls as candidates to confirm")
+    return p, f"within what a false discovery rate of {alpha:g} allows (about {alpha:.0%} of draws)"
+
+# %% ../nbs/11_interp.ipynb #8455f1e5
 def _calibration_line(interp) -> str:
     "What placebo events earned, or how to find out."
     c = interp.calibration
     if c is None or not len(c):
         return "placebo calibration: not run (interp.calibrate() puts placebo events through the same tests)"
-    return (f"placebo calibration: {int((c.significant > 0).sum())} of {len(c)} placebo draws had a significant test "
-            f"({c.significant.mean():.2g} significant tests per draw; {int(c.events.median())} placebo events per draw)")
+    k = int((c.significant > 0).sum())
+    return (f"placebo calibration: {k} of {len(c)} placebo draws ({k / len(c):.0%}) had a significant test, "
+            f"{placebo_excess(c, interp.alpha)[1]} ({c.significant.mean():.2g} significant tests per draw; "
+            f"{int(c.events.median())} placebo events per draw)")
 
 # %% ../nbs/11_interp.ipynb #5600ea1f
 def compare_selectivity(
