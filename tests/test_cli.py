@@ -147,6 +147,9 @@ def test_train_help_states_the_library_defaults():
     for dest, value in (("k", ws.SAEConfig(1000).k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
                         ("lr", ws.TrainConfig.lr), ("seeds", ws.TrainConfig.n_seeds), ("expansion", ws.SAEConfig.expansion)):
         assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])
+    assert f"at most {ws.TrainConfig.max_epochs:g} passes over the training frames" in helps["steps"], helps["steps"]
+    demo = {a.dest: a.help for a in sub.choices["demo"]._actions}
+    assert f"default {ws.TrainConfig.steps:g})" in demo["steps"], demo["steps"]
 
 
 def _all_parsers(parser, name="wormsae"):

@@ -153,7 +153,7 @@ _POSITIVE = _checked(float, lambda v: 0 < v < math.inf, "a positive number")
 # that fewer samples never give more discoveries), the command does not; written out so that --help stays light
 _MIN_NULL = 10
 
-# %% ../nbs/15_cli.ipynb #4400cad6
+# %% ../nbs/15_cli.ipynb #bfbb6999
 def _add_demo(sub):
     "The `demo` command's parser."
     d = sub.add_parser("demo", help="the whole pipeline on the built-in virtual worm",
@@ -165,10 +165,10 @@ def _add_demo(sub):
     d.add_argument("--null", type=_whole(_MIN_NULL), default=1000, help="null samples for the p-values (default 1000)")
     d.add_argument("--seed", type=_whole(0), default=0, help="seed of the training and the nulls (default 0); "
                    "the same seed gives the same results on the CPU")
-    d.add_argument("--steps", type=_whole(1), default=None, help="training steps (default: the library default)")
+    d.add_argument("--steps", type=_whole(1), default=None, help="training steps (default 800)")
     d.add_argument("--calibrate", type=_whole(0), default=10, help="placebo draws through the same tests (default 10; 0: none)")
 
-# %% ../nbs/15_cli.ipynb #56a26a29
+# %% ../nbs/15_cli.ipynb #b1008378
 def _add_train(sub):
     "The `train` command's parser."
     t = sub.add_parser("train", help="train an SAE on your recordings", epilog=_TRAIN_EXAMPLES,
@@ -184,7 +184,8 @@ def _add_train(sub):
     _add_model_options(t)
     t.add_argument("--seeds", type=_whole(1), default=None,
                    help="models trained together from different seeds, to measure which units come back (1: none; default 3)")
-    t.add_argument("--steps", type=_whole(1), default=None, help="optimizer steps (default 800)")
+    t.add_argument("--steps", type=_whole(1), default=None, help="optimizer steps, but at most 30 passes over the "
+                   "training frames, so that small data sets do not overfit (default 800)")
     t.add_argument("--lr", type=_POSITIVE, default=None, help="peak learning rate (default 0.024)")
     t.add_argument("--n-val", type=_whole(0), default=2, help="whole animals held out to score the model and its PCA "
                    "baseline on (default 2; 0, or as many as there are recordings: none, and no held-out score)")
@@ -210,13 +211,14 @@ def _add_model_options(t):
                         "(held-out reconstruction and units a second seed learns too; slower), 'default' uses the "
                         "library's defaults")
 
-# %% ../nbs/15_cli.ipynb #a34f801f
+# %% ../nbs/15_cli.ipynb #6a4cdc6d
 def _add_interp(sub):
     "The `interp` command's parser."
     i = sub.add_parser("interp", help="interpret a trained SAE on recordings with stimulus schedules",
                        description="Which units respond to which stimulus: effect sizes, p-values from nulls that "
                        "respect autocorrelation, q-values, consistency across animals, placebo calibration, unit cards "
-                       "and an HTML report.",
+                       "and an HTML report; the summary puts the same tests on single neurons under each stimulus. The "
+                       "animals are aligned on the model's neurons.",
                        epilog=_TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("model", help="a model folder written by `wormsae train` (OUT/model)")
     _add_data_options(i)
@@ -232,18 +234,19 @@ def _add_interp(sub):
                    default=0.05, help="false discovery rate (default 0.05)")
     i.add_argument("--seed", type=_whole(0), default=0, help="seed of the null samples and placebo draws (default 0)")
 
-# %% ../nbs/15_cli.ipynb #30554413
+# %% ../nbs/15_cli.ipynb #ed7eae71
 def _add_info_and_check(sub):
     "The `info` and `check` commands' parsers."
     n = sub.add_parser("info", help="summarise recordings as the loader reads them",
-                       description="What `ws.load` makes of your files: recordings, neurons, frames, frame rate, "
+                       description="What the loader makes of your files: recordings, neurons, frames, frame rate, "
                        "missing values, stimulus presentations and behaviour, and the stimuli found.")
     _add_data_options(n)
     _add_neurons_option(n)
     sub.add_parser("check", help="check this computer for a workshop: packages, speed, data cache",
                    description="The workshop laptop check: the Python version and the installed packages, a timing "
-                   "of 100 training steps, and the built-in data cache (built if missing). Exit status 0 when nothing "
-                   "is missing.")
+                   "of 100 training steps (with one thread and with all cores, the faster kept, as training does) and "
+                   "the demo's duration estimated from it, and the built-in data cache (built if missing). Exit status "
+                   "0 when nothing is missing.")
 
 # %% ../nbs/15_cli.ipynb #ccf26d25
 def build_parser() -> argparse.ArgumentParser:
@@ -343,6 +346,16 @@ def _held_out_line(res, pca, pca_fvu) -> str:
             f"with {pca.n_components} components (as many as the active units per frame, fitted on the same training "
             f"animals): FVU {pca_fvu:.3f}  (FVU: fraction of variance unexplained, 0 = perfect)")
 
+# %% ../nbs/15_cli.ipynb #613f2471
+def _model_line(res) -> str:
+    "The model, what it was trained on, for how many steps (and why fewer than asked for) and how long it took."
+    tc = res.train_config
+    ran = int(res.history.step.iloc[-1]) + 1 if len(res.history) else 0
+    capped = tc is not None and tc.epochs is None and tc.steps is not None and ran < tc.steps
+    why = (f" (not the {tc.steps} asked for: at most {tc.max_epochs:g} passes over the training frames, so that a "
+           "small data set is not overfitted)") if capped else ""
+    return f"model: {res.sae!r}, trained on {len(res.train_keys)} animals for {ran} steps{why} in {res.seconds:.1f} s"
+
 # %% ../nbs/15_cli.ipynb #024d03e5
 def _provenance_lines(res) -> str:
     "Which seed's model was kept and why, how stable its units are, and how its size was chosen."
@@ -359,11 +372,11 @@ def _provenance_lines(res) -> str:
     lines.append(f"size: {size['reason']}" if size else f"size: {res.sae.n_units} units, as configured (not chosen from the data)")
     return "\n".join(lines)
 
-# %% ../nbs/15_cli.ipynb #fa9a42ff
+# %% ../nbs/15_cli.ipynb #6f41357f
 def _training_lines(res, pca, pca_fvu, mcc, pca_mcc) -> str:
     "What the demo says about its model: size, held-out FVU and MCC, each beside PCA's, and provenance."
     return "\n".join([
-        f"model: {res.sae!r}, trained on {len(res.train_keys)} animals in {res.seconds:.1f} s",
+        _model_line(res),
         _held_out_line(res, pca, pca_fvu) + f"; dead units {100 * res.metrics['dead_fraction']:.1f}%",
         f"planted features recovered: MCC {mcc:.2f}; baseline PCA's {pca.n_components} components: MCC {pca_mcc:.2f} "
         f"(1 = every planted pattern has a unit writing it)",
@@ -479,7 +492,7 @@ def _train_options(args) -> dict:
              if v is not None}
     return dict(seed=args.seed, device=args.device, **given)
 
-# %% ../nbs/15_cli.ipynb #e2a0eb07
+# %% ../nbs/15_cli.ipynb #51b5efa4
 def run_train(args,  # the parsed `wormsae train` arguments
               say=print,  # where the summary lines go
              ) -> Path:
@@ -506,7 +519,7 @@ def run_train(args,  # the parsed `wormsae train` arguments
     extra = {"pca_fvu": _pca_fvu(baselines), "pca_components": pca.n_components} if pca is not None else {}
     _write_run(out, "train", lambda folder: (_write_training(folder, res, extra),
                                              baselines is not None and baselines.to_csv(folder / "baselines.csv", index=False)))
-    say(f"model: {res.sae!r}, trained on {len(res.train_keys)} animals in {res.seconds:.1f} s")
+    say(_model_line(res))
     say(_held_out_line(res, pca, extra.get("pca_fvu")))
     if baselines is not None and (baselines.test != "reconstruction").any():
         say("baselines on the held-out animals:\n  " + "\n  ".join(baseline_verdict(baselines)[1:]))
