@@ -1,6 +1,7 @@
 "The command line: the demo's outputs, train then interp on files a user would have, and errors that say what to fix."
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_train_then_interp_on_csv_files(csv_folder, tmp_path, capsys):
                           "--threads", 1], capsys)
     assert code == 0, err
     assert "loaded 3 recordings" in out
-    assert "CPU threads: 1 (TrainConfig.threads)" in out  # an explicit choice is used as given
+    assert "CPU threads: 1 (--threads)" in out  # an explicit choice is used as given, named as the user gave it
     sae = ws.SAE.load(tmp_path / "run" / "model")
     assert sae.cfg.k == 4 and sae.cfg.activation == "topk"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -146,6 +147,9 @@ def test_train_help_states_the_library_defaults():
     for dest, value in (("k", ws.SAEConfig(1000).k), ("l1", ws.SAEConfig.l1), ("steps", ws.TrainConfig.steps),
                         ("lr", ws.TrainConfig.lr), ("seeds", ws.TrainConfig.n_seeds), ("expansion", ws.SAEConfig.expansion)):
         assert f"default {value:g})" in helps[dest], (dest, value, helps[dest])
+    assert f"at most {ws.TrainConfig.max_epochs:g} passes over the training frames" in helps["steps"], helps["steps"]
+    demo = {a.dest: a.help for a in sub.choices["demo"]._actions}
+    assert f"default {ws.TrainConfig.steps:g})" in demo["steps"], demo["steps"]
 
 
 def _all_parsers(parser, name="wormsae"):
@@ -438,3 +442,126 @@ def test_an_out_folder_without_write_permission_is_refused_before_work(csv_folde
     code, _, err = run(["train", csv_folder, "--out", tmp_path / "r"], capsys)
     _one_line_error(code, err, "train")
     assert f"no permission to write in {tmp_path}" in err
+
+
+# --- what a command-line user reads: their own words, each warning once, a baseline beside each score -------------
+
+# statistics and the model's k that the summaries print as name=value (SAE(140 neurons -> 70 units, topk, k=8));
+# any other `name=` would be a Python parameter told to a CLI user
+STATISTICS = {"d", "r", "on", "off", "n_on", "n_off", "k"}
+COMMAND = "import sys; from wormsae.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def wormsae_process(*args, strict=False):
+    "`wormsae ARGS` in a new process, as a user runs it (`strict`: numpy's RuntimeWarnings are errors); (code, out, err)."
+    flags = ["-W", "error::RuntimeWarning"] if strict else []
+    done = subprocess.run([sys.executable, *flags, "-c", COMMAND, *map(str, args)], capture_output=True, text=True)
+    return done.returncode, done.stdout, done.stderr
+
+
+def python_words(text: str) -> set:
+    "The `name=` spellings in `text` that are not statistics."
+    return set(re.findall(r"\b([a-z_]+)=", text)) - STATISTICS
+
+
+def test_the_python_words_check_finds_them():
+    assert python_words("pass neurons=... to keep them; unit 4 (d=+1.2), r=+0.3, on=1.0 off=0.2") == {"neurons"}
+    assert python_words("Lower the learning rate (lr=0.024; try 0.0024)") == {"lr"}
+    assert python_words("--lr 0.024 was used; decoder cosine >= 0.9") == set()
+
+
+@pytest.fixture(scope="module")
+def real_runs(flavell_data, tmp_path_factory):
+    "`train` then `interp` on the six real recordings, in new processes; numpy's RuntimeWarnings are errors."
+    out = tmp_path_factory.mktemp("real") / "run"
+    files = sorted(flavell_data.glob("*.h5"))
+    train = wormsae_process("train", *files, "--out", out, "--steps", 100, "--seeds", 2, "--size", "default",
+                            "--threads", 1, strict=True)
+    interp = wormsae_process("interp", out / "model", *files, "--null", 200, "--calibrate", 5, strict=True)
+    return train, interp
+
+
+def test_real_data_commands_speak_command_line_words(real_runs):
+    for code, out, err in real_runs:
+        assert code == 0, err
+        assert python_words(out + err) == set(), (out, err)
+        assert "Traceback" not in err and ".py:" not in err
+
+
+def test_real_data_warnings_print_once_each(real_runs):
+    (_, _, train_err), (_, _, interp_err) = real_runs
+    for err in (train_err, interp_err):
+        lines = err.splitlines()
+        assert len(lines) == len(set(lines)) and all(line.startswith("wormsae ") for line in lines), err
+    left_out = [line for line in train_err.splitlines() if "unlabelled neurons" in line]
+    assert len(left_out) == 1 and "Collection of 6 recordings: left out 144 unlabelled neurons" in left_out[0]
+    assert "unlabelled neurons" not in interp_err  # interp aligns the animals on the model's neurons
+    assert "All-NaN" not in interp_err  # one food encounter: PSTHs without SEM are drawn without numpy warnings
+
+
+def test_real_data_interp_puts_single_neurons_under_each_stimulus(real_runs):
+    "The food encounter is one state change, so effects only; the neuron baseline is NSM (Dag et al. 2023)."
+    _, (_, out, _) = real_runs
+    lines = out.splitlines()
+    on_food = next(i for i, line in enumerate(lines) if line.lstrip().startswith("on food:"))
+    assert lines[on_food].lstrip().startswith("on food: not tested (1 state change in all; a p-value needs at least 2)")
+    baseline = lines[on_food + 1].strip()
+    assert re.fullmatch(r"single neurons: not tested either, strongest NSM \(d=\+\d\.\d\d, state\)", baseline), baseline
+    assert sum(line.lstrip().startswith("single neurons: ") for line in lines) == 2  # off food and on food
+    assert any(line.startswith("placebo calibration: ") and "allows (about 5% of draws" in line for line in lines)
+
+
+def test_csv_commands_and_their_errors_speak_command_line_words(csv_folder, tmp_path):
+    "On worm.world CSVs made here: train, interp and info, and the errors a CLI user can run into."
+    run_dir = tmp_path / "run"
+    outputs = [wormsae_process("train", csv_folder, "--out", run_dir, "--steps", 30, "--k", 4, "--n-val", 1,
+                               "--seeds", 2, "--threads", 1, strict=True),
+               wormsae_process("interp", run_dir / "model", csv_folder, "--null", 50, "--calibrate", 0, strict=True),
+               wormsae_process("info", csv_folder, strict=True)]
+    assert [code for code, _, _ in outputs] == [0, 0, 0], outputs
+    assert "(--calibrate 20 puts placebo events through the same tests)" in outputs[1][1]
+    errors = {"--schedule applies to Flavell HDF5 files only": ("info", csv_folder, "--schedule", "reversals"),
+              "option(s) --labels not understood by the wormworld reader": ("info", csv_folder, "--labels", "x.json"),
+              "--neurons: 1 name(s) in no recording: ['AVAX']": ("info", csv_folder, "--neurons", "AVAL,AVAX"),
+              "Lower the learning rate (--lr 1000 was used; try --lr 100)": (
+                  "train", csv_folder, "--out", tmp_path / "r2", "--lr", 1000, "--steps", 60, "--n-val", 1,
+                  "--size", "default", "--seeds", 1)}
+    for words, argv in errors.items():
+        code, out, err = wormsae_process(*argv)
+        assert code == 2 and words in err and err.count("\n") == 1, (argv, err)
+        outputs.append((code, out, err))
+    for _, out, err in outputs:
+        assert python_words(out + err) == set(), (out, err)
+
+
+def test_neurons_option_chooses_the_columns(csv_folder, tmp_path, capsys):
+    names = tmp_path / "names.txt"
+    names.write_text("AVAR\nAVAL, RIML  # reversal neurons\n")
+    code, out, err = run(["train", csv_folder, "--out", tmp_path / "run", "--neurons", names, "--steps", 20, "--k", 2,
+                          "--n-val", 1, "--seeds", 1, "--threads", 1], capsys)
+    assert code == 0, err
+    assert ws.SAE.load(tmp_path / "run" / "model").neurons == ["AVAR", "AVAL", "RIML"]  # in the order given
+    assert "loaded 3 recordings, 3 neurons" in out
+    code, out, err = run(["interp", tmp_path / "run" / "model", csv_folder, "--null", 20, "--calibrate", 0], capsys)
+    assert code == 0, err
+    units = pd.read_csv(tmp_path / "run" / "interpretation" / "units.csv")
+    read = {w.split("(")[0] for text in units.top_inputs for w in text.split()}
+    assert len(units) == ws.SAE.load(tmp_path / "run" / "model").n_units and read <= {"AVAR", "AVAL", "RIML"}, read
+
+
+def test_a_single_presentation_interprets_without_numpy_warnings(tmp_path):
+    "Each stimulus shown once in all (no SEM for its PSTH): the command must not leak numpy's All-NaN warning."
+    rng = np.random.default_rng(0)
+    for key, stimulus in (("w1", "A"), ("w2", "B")):
+        X = rng.normal(size=(400, 3))
+        X[200:220, 0] += 2.0  # a response to the one presentation
+        rec = ws.Recording.from_array(X, ["AVAL", "AVAR", "RIML"], fps=2.0, key=key, schedule=[(200, stimulus)],
+                                      presentation_s=10)
+        ws.write_wormworld_csv(rec, tmp_path / f"{key}.csv")
+    code, _, err = wormsae_process("train", tmp_path / "w1.csv", tmp_path / "w2.csv", "--out", tmp_path / "run",
+                                   "--steps", 20, "--k", 2, "--seeds", 1, "--threads", 1, strict=True)
+    assert code == 0, err
+    code, out, err = wormsae_process("interp", tmp_path / "run" / "model", tmp_path / "w1.csv", tmp_path / "w2.csv",
+                                     "--null", 20, "--calibrate", 0, strict=True)
+    assert code == 0 and "Warning" not in err, err
+    assert "not tested (1 presentation in all; a p-value needs at least 2)" in out

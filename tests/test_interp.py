@@ -112,7 +112,7 @@ def test_food_patch_units_are_reported(flavell_data):
     on = it.selectivity[it.selectivity.stimulus == "on food"]
     assert it.settings["design"] == "states" and len(on) == res.sae.n_units and on.p.between(0, 1).all()
     assert not it.selectivity.significant.any()  # one boundary in one animal: effects only, with the reason
-    assert set(it.selectivity.reason) == {"descriptive: 1 presentation(s), significance needs 2"}
+    assert set(it.selectivity.reason) == {"descriptive: 1 state change in all; a p-value needs at least 2"}
 
 
 def test_nsm_rises_at_the_food_encounter(flavell_data):

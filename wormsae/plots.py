@@ -266,7 +266,19 @@ def _psth_cell(ax, t, m, e, color, sig, spans):
     ax.plot(t, m, color=color, lw=1.6 if sig else 0.8)
     ax.set_xlim(t[0], t[-1])
 
-# %% ../nbs/12_plots.ipynb #cdd639fa
+# %% ../nbs/12_plots.ipynb #77038364
+def _psth_limits(m: np.ndarray,  # mean responses (stimuli, times), NaN where unobserved
+                 e: np.ndarray,  # their SEM, NaN where undefined (one presentation)
+                ) -> tuple[float, float]:
+    "The y range of one PSTH row: its finite means and mean +- SEM; (-1, 1) when none is finite, +- 1 around a flat row."
+    vals = np.concatenate([m.ravel(), (m - e).ravel(), (m + e).ravel()])
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return -1.0, 1.0
+    lo, hi = float(vals.min()), float(vals.max())
+    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+# %% ../nbs/12_plots.ipynb #7cc51b6f
 def plot_psth_grid(
     interp,  # an `Interpretation`
     units=None,  # numbers or names (default: `top_units`)
@@ -285,8 +297,7 @@ def plot_psth_grid(
     for i, u in enumerate(units):
         psth = interp.unit_psth(u, stimuli)
         m, e = psth.mean, psth.sem
-        lo, hi = np.nanmin(m - e), np.nanmax(m + e)
-        lo, hi = (lo, hi) if np.isfinite(lo) and hi > lo else (-1, 1)
+        lo, hi = _psth_limits(m, e)
         for j, s in enumerate(stimuli):
             _psth_cell(axs[i, j], psth.times, m[j], e[j], colors[s], psth.significant.get(s), spans)
             axs[i, j].set_ylim(lo - 0.08 * (hi - lo), hi + 0.15 * (hi - lo))
