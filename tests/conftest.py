@@ -31,3 +31,14 @@ def shared_data() -> Path:
 def flavell_data() -> Path:
     "../shared/data/flavell2023 (the real Flavell-lab recordings), or skip."
     return _present(FLAVELL_DATA, "real Flavell-lab data")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`wormsae demo` with the smallest settings the tests allow (100 null samples, 60 training steps; the command line
+    offers the same: `--null 100 --steps 60`), run once per session: its folder and what it printed."""
+    from types import SimpleNamespace
+    from wormsae.cli import run_demo
+    printed = []
+    out = run_demo(tmp_path_factory.mktemp("demo") / "demo", n_null=100, steps=60, say=printed.append)
+    return SimpleNamespace(out=out, printed="\n".join(map(str, printed)))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import wormsae as ws
-from wormsae.cli import main, run_demo
+from wormsae.cli import main
 
 
 def run(argv, capsys):
@@ -24,10 +24,9 @@ def run(argv, capsys):
     return code, out, err
 
 
-def test_demo_writes_a_complete_output_folder(tmp_path, capsys):
-    out = run_demo(tmp_path / "demo", n_null=100, steps=60)
-    printed = capsys.readouterr().out
-    assert out == tmp_path / "demo"
+def test_demo_writes_a_complete_output_folder(demo_run):
+    out, printed = demo_run.out, demo_run.printed  # run_demo(folder, n_null=100, steps=60), shared with test_report_real
+    assert out.name == "demo"
     assert {p.name for p in out.iterdir()} == {"model", "interpretation", "report.html", "metrics.json", "baselines.csv",
                                                "training_history.csv", "interpretation_comparison.csv", "wormsae-run.json"}
     assert json.loads((out / "wormsae-run.json").read_text())["kind"] == "demo"

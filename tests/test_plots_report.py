@@ -261,3 +261,27 @@ def test_modules_do_not_import_torch():
     code = "import sys, wormsae.plots, wormsae.report; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_window_bars_stay_inside_the_psth_axes():
+    "Presentations of 100 s, PSTH from -15 to 45 s: every window bar and its label stay within the PSTH's x range."
+    rng = np.random.default_rng(3)
+    recs = [Recording.from_array(rng.normal(size=(1200, 3)), ["a", "b", "c"], fps=2.0, key=f"w{i}",
+                                 schedule=[(200, "X"), (700, "Y")], presentation_s=100) for i in range(2)]
+    col = Collection(recs)
+    it = interpret(NeuronBasis.fit(col), col, n_null=20)
+    assert it.window_spans()["presentation"][1] == pytest.approx(100)  # the premise: a window longer than the plot
+    fig = views.plot_unit_card(it, "a")
+    ax = fig.axes[0]  # the PSTH's axes
+    lo, hi = ax.get_xlim()
+    bars = [line for line in ax.lines if line.get_label() == "_window"]
+    assert len(bars) == 3 and hi < 100
+    for line in bars:
+        assert lo <= min(line.get_xdata()) and max(line.get_xdata()) <= hi, line.get_xdata()
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    labels = [t for t in ax.texts if t.get_text()]
+    assert "presentation (to 100 s)" in [t.get_text() for t in labels]
+    for t in labels:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, t.get_text()

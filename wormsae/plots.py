@@ -266,7 +266,7 @@ def _psth_cell(ax, t, m, e, color, sig, spans):
     ax.plot(t, m, color=color, lw=1.6 if sig else 0.8)
     ax.set_xlim(t[0], t[-1])
 
-# %% ../nbs/12_plots.ipynb #77038364
+# %% ../nbs/12_plots.ipynb #ea4acda8
 def _psth_limits(m: np.ndarray,  # mean responses (stimuli, times), NaN where unobserved
                  e: np.ndarray,  # their SEM, NaN where undefined (one presentation)
                 ) -> tuple[float, float]:
@@ -278,7 +278,15 @@ def _psth_limits(m: np.ndarray,  # mean responses (stimuli, times), NaN where un
     lo, hi = float(vals.min()), float(vals.max())
     return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
 
-# %% ../nbs/12_plots.ipynb #7cc51b6f
+# %% ../nbs/12_plots.ipynb #680dbc1b
+def _psth_panel_inches(
+    n_stimuli: int,  # columns of the grid
+) -> tuple[float, float]:
+    "Width and height (inches) of one panel of `plot_psth_grid`: wide when there are few stimuli, at least 1.25 x 0.95."
+    width = float(np.clip(10.5 / max(n_stimuli, 1), 1.25, 3.0))
+    return width, 0.95 + 0.25 * (width - 1.25) / 1.75
+
+# %% ../nbs/12_plots.ipynb #215e5243
 def plot_psth_grid(
     interp,  # an `Interpretation`
     units=None,  # numbers or names (default: `top_units`)
@@ -289,7 +297,8 @@ def plot_psth_grid(
     units = top_units(interp, max_units) if units is None else [interp.unit_index(u) for u in units][:max_units]
     stimuli = interp.stimuli if stimuli is None else list(stimuli)
     colors, spans = stimulus_colors(interp.all_stimuli), interp.window_spans()
-    W, H = 1.25 * len(stimuli) + 1.2, 0.95 * len(units) + 0.9
+    pw, ph = _psth_panel_inches(len(stimuli))
+    W, H = pw * len(stimuli) + 1.2, ph * len(units) + 0.9
     fig = new_figure(W, H, layout=None)  # axes are not shared and laid out by hand: 80 panels stay fast
     axs = fig.subplots(len(units), len(stimuli), squeeze=False,
                        gridspec_kw=dict(left=0.9 / W, right=0.99, wspace=0.08, hspace=0.12, top=1 - 0.55 / H,
@@ -301,9 +310,9 @@ def plot_psth_grid(
         for j, s in enumerate(stimuli):
             _psth_cell(axs[i, j], psth.times, m[j], e[j], colors[s], psth.significant.get(s), spans)
             axs[i, j].set_ylim(lo - 0.08 * (hi - lo), hi + 0.15 * (hi - lo))
-            axs[i, j].tick_params(labelleft=j == 0, labelbottom=i == len(units) - 1, labelsize=6, length=2)
+            axs[i, j].tick_params(labelleft=j == 0, labelbottom=i == len(units) - 1, labelsize=6.5, length=2)
             if i == 0:
-                axs[i, j].set_title(safe_text(textwrap.fill(s, 12)), fontsize=7.5)
+                axs[i, j].set_title(safe_text(textwrap.fill(s, int(10 * pw))), fontsize=8)
         axs[i, 0].set_ylabel(safe_text(psth.unit_name), fontsize=7.5)
     axs[-1, 0].set_xlabel("s from onset", fontsize=7)
     return fig
