@@ -990,7 +990,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #4db5553a
+# %% ../nbs/11_interp.ipynb #00a5ef43
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1109,6 +1109,11 @@ class Interpretation:
     ) -> np.ndarray:
         "A unit's activation in one recording, one value per frame."
         return self.activations[self.recording_index(recording)][:, self.unit_index(unit)]
+
+    def placebo_excess(self) -> tuple[float, str] | None:
+        "How surprising the placebo draws' calls are if the tests hold their false discovery rate (`placebo_excess`); None when not calibrated."
+        c = self.calibration
+        return None if c is None or not len(c) else placebo_excess(c, self.alpha)
 
     def top_windows(
         self,

@@ -640,29 +640,31 @@ def _coverage_caveats(col) -> list[str]:
                        f"rest on {rest} alone, the others being missing in it{held}.")
     return out
 
-# %% ../nbs/13_report.ipynb #c17ccacb
-def _binomial_tail(k: int, n: int, p: float) -> float:
-    "P(X >= k) for X ~ Binomial(n, p)."
-    return float(sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
-
-# %% ../nbs/13_report.ipynb #d490571d
+# %% ../nbs/13_report.ipynb #64ef0314
 def _calibration_caveats(interp, tool: str = "library") -> list[str]:
     "More placebo draws with a significant test than alpha allows, or too few draws to tell."
     c, a = interp.calibration, interp.alpha
     if c is None or not len(c):
         return []
     n, hit = len(c), int((c.significant > 0).sum())
-    if hit > a * n:
+    chance, _ = interp.placebo_excess()
+    more = ("Run the command again with `--calibrate 100` to tell." if tool == "cli" else
+            "Run `Interpretation.calibrate` with 100 draws to tell.")
+    if hit > a * n and chance < 0.05:
         real = int(interp.selectivity.significant.sum())
         after = ("here there are none, so no finding rests on them." if real == 0 else
                  "the one significant test here may be a false call." if real == 1 else
                  f"some of the {real} significant tests here may be false calls.")
         return [f"The placebo calibration found more false calls than alpha allows: {hit} of {n} placebo draws "
                 f"({hit / n:.0%}) earned a significant test, where calibrated tests give about {a:.0%} "
-                f"({a * n:.2g} of {n}; {hit} or more with probability {_binomial_tail(hit, n, a):.2g}). The p-values are "
+                f"({a * n:.2g} of {n}; {hit} or more with probability {chance:.2g}). The p-values are "
                 f"probably too small on these data (autocorrelation or drift that the circular shifts do not capture): "
                 f"when nothing responds, this analysis makes at least one false call in about {hit / n:.0%} of runs, "
                 f"not {a:.0%}. Read its significant tests as weaker evidence than their q-values say; " + after]
+    if hit > a * n:
+        return [f"{hit} of {n} placebo draws ({hit / n:.0%}) earned a significant test, more than the about {a:.0%} "
+                f"that calibrated tests give, but calibrated tests give {hit} or more with probability {chance:.2g}: "
+                f"too few draws to tell an excess of false calls from chance. {more}"]
     if n * a < 1:
         how = ("Run the command again with `--calibrate 20` or more." if tool == "cli" else
                "Run `Interpretation.calibrate` with 20 draws or more.")
