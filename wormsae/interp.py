@@ -990,7 +990,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #00a5ef43
+# %% ../nbs/11_interp.ipynb #8b8accf0
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1126,6 +1126,9 @@ class Interpretation:
 
     def window_spans(self) -> dict:
         "Analysis windows and baseline as (start, end) seconds from onset; `presentation` spans the median presentation."
+        if self.design == "states":  # one window each side of a state boundary
+            w = float(self.settings["state_window_s"])
+            return {"state": (0.0, w), "baseline": (-w, 0.0)}
         spans = {name: (0.0, _median_presentation_s(self.collection)) if spec is None else (float(spec[0]), float(spec[1]))
                  for name, spec in self.settings["windows"].items()}
         return {**spans, "baseline": tuple(float(x) for x in self.settings["baseline"])}
@@ -2081,7 +2084,7 @@ def _stability_line(interp) -> str:
     return (f"seed stability: {int(u.stable.sum())} of {len(u)} units stable (found again, decoder cosine >= {STABLE_COSINE}, by at "
             f"least {STABLE_AT:.0%} of the other {int(u.n_seeds.iloc[0]) - 1} seeds); only their tests count as findings")
 
-# %% ../nbs/11_interp.ipynb #285ab14b
+# %% ../nbs/11_interp.ipynb #4dd9624a
 def placebo_excess(
     calibration: pd.DataFrame,  # `calibrate`'s table, one row per placebo draw
     alpha: float,  # the false discovery rate the tests were run at
@@ -2094,6 +2097,10 @@ def placebo_excess(
         return p, (f"more than a false discovery rate of {alpha:g} allows (about {alpha:.0%} of draws; this many or more "
                    f"by chance: P = {p:.2g}): on these recordings the tests find events where nothing happened too "
                    "often, so read the significant calls as candidates to confirm")
+    if k > alpha * n:
+        more = advice("calibrate(n_draws=100)", "--calibrate 100")
+        return p, (f"above the about {alpha:.0%} of draws that a false discovery rate of {alpha:g} gives, but within "
+                   f"chance for {n} draws (P = {p:.2g}); {more} would tell")
     return p, f"within what a false discovery rate of {alpha:g} allows (about {alpha:.0%} of draws)"
 
 # %% ../nbs/11_interp.ipynb #8455f1e5
