@@ -1,7 +1,7 @@
 """`wormsae demo` against 10 epochs of the original training loop, timed in one process (issue 15).
 
 The demo is the main job on the built-in data: train the default SAE (three seeds), fit the PCA baseline,
-compare on held-out animals, interpret the SAE (with 10 placebo draws), single neurons and PCA, and write
+compare on held-out animals, interpret the SAE (with 20 placebo draws), single neurons and PCA, and write
 the report. The baseline is the original training loop (`bench_train.reference_loop`) run for 10 epochs on
 the same standardised training frames, before and after the demo; the ratio is the demo's time over the
 baseline's median. Where the demo's time goes is printed beside it (the named steps, timed by wrapping them, and

@@ -31,7 +31,7 @@ def test_demo_writes_a_complete_output_folder(demo_run):
                                                "training_history.csv", "interpretation_comparison.csv", "wormsae-run.json"}
     assert json.loads((out / "wormsae-run.json").read_text())["kind"] == "demo"
     calibration = pd.read_csv(out / "interpretation" / "placebo_calibration.csv")
-    assert len(calibration) == 10 and (calibration.events >= 1).all()  # the demo's default: 10 placebo draws
+    assert len(calibration) == 20 and (calibration.events >= 1).all()  # the demo's default: 20 placebo draws
     comparison = pd.read_csv(out / "interpretation_comparison.csv")
     assert set(comparison.model) == {"SAE", "neurons", "PCA"} and set(comparison.stimulus) == set(ws.example().stimuli)
     sae = ws.SAE.load(out / "model")
