@@ -556,13 +556,10 @@ def run_interp(args,  # the parsed `wormsae interp` arguments
     say(f"wrote {out} (selectivity.csv, units.csv, report.html, ...)")
     return out
 
-# %% ../nbs/15_cli.ipynb #d6e582f4
+# %% ../nbs/15_cli.ipynb #9cc193ba
 def _report(interp, folder: Path, model):
     "The interpretation's report.html, with the training metrics found beside the model."
-    from wormsae.data import PlaceholderWarning
-    with warnings.catch_warnings():  # the report regroups the interpreted recordings; the model chose their neurons
-        warnings.simplefilter("ignore", PlaceholderWarning)
-        interp.report(folder / "report.html", run=Path(model), tool="cli")
+    interp.report(folder / "report.html", run=Path(model), tool="cli")
 
 # %% ../nbs/15_cli.ipynb #7917cb82
 def run_info(args,  # the parsed `wormsae info` arguments

@@ -990,7 +990,7 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #8b8accf0
+# %% ../nbs/11_interp.ipynb #291bd8f4
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1094,6 +1094,11 @@ class Interpretation:
         if isinstance(recording, str) and recording in keys:
             return keys.index(recording)
         raise ValueError(f"no recording {recording!r}: give a position below {len(keys)} or a key such as {keys[:3]}")
+
+    @property
+    def recordings(self) -> Collection | None:
+        "The interpreted recordings, aligned on the model's neurons (None when the interpretation does not carry them)."
+        return self.collection
 
     def recording(
         self,

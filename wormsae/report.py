@@ -170,10 +170,10 @@ def para(
     "An escaped paragraph."
     return f"<p{f' class={cls}' if cls else ''}>{esc(text)}</p>"
 
-# %% ../nbs/13_report.ipynb #aeb04833
+# %% ../nbs/13_report.ipynb #05b76960
 def _recordings(interp) -> Collection | None:
-    "The interpreted recordings as a collection (None when the interpretation does not carry them)."
-    return Collection([interp.recording(k) for k in interp.keys]) if interp.keys else None
+    "The interpreted recordings as a collection, on the model's neurons (None when the interpretation does not carry them)."
+    return interp.recordings if interp.keys else None
 
 # %% ../nbs/13_report.ipynb #9d40410a
 def data_summary(
@@ -402,7 +402,7 @@ def _baselines_section(interp, baselines, tool: str = "library") -> str:
                  "best neuron (chosen on the training animals; r within each held-out animal, averaged).")
             + "".join(para(line) for line in baseline_verdict(baselines)) + table_html(baselines))
 
-# %% ../nbs/13_report.ipynb #8860eda7
+# %% ../nbs/13_report.ipynb #f770a78e
 def _baselines_from(interp, train_result, baselines):
     "The given table, else one computed from the training result's split of the interpreted animals."
     model = _fitted_model(interp)
@@ -413,8 +413,8 @@ def _baselines_from(interp, train_result, baselines):
     if not held or not train:
         return None
     from wormsae.metrics import held_out_baselines
-    recording = interp.recording
-    return held_out_baselines(model, Collection([recording(k) for k in train]), Collection([recording(k) for k in held]))
+    pick = lambda keys: Collection([interp.recording(k) for k in keys], neurons=interp.recordings.neurons)
+    return held_out_baselines(model, pick(train), pick(held))
 
 # %% ../nbs/13_report.ipynb #8321d572
 def _window_text(name, spec) -> str:
