@@ -203,7 +203,8 @@ def _drive(page, url, sync_api):
     # UnitExplorer: pick another unit in the dropdown
     select = page.locator(f"{ux} .wormsae-unit-select select")
     before = _state(page, ux, "img.wormsae-psth")
-    unit_name = lambda label: label.replace("\xa0", " ").split(":")[0].lstrip("★ ").replace(" (unstable)", "").strip()
+    unit_name = lambda label: re.sub(r" \((unstable|stability not measured)\)$", "",
+                                     label.replace("\xa0", " ").split(":")[0].replace("★ ", "").strip())
     first = unit_name(select.locator("option").nth(0).inner_text())
     assert f"{first}: best:" in before["text"] and before["loaded"]
     page.locator(ux).screenshot(path=str(ARTIFACTS / "unit_explorer_before.png"))

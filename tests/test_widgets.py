@@ -35,7 +35,7 @@ def interp():
 def test_unit_list_is_ordered_by_selectivity(interp):
     "The planted responder comes first, starred; the rest follow by decreasing |d| of their strongest test."
     opts = wg.unit_options(interp)
-    assert opts[0] == (opts[0][0], 0) and opts[0][0].startswith("★ R: A, presentation")
+    assert opts[0] == (opts[0][0], 0) and opts[0][0].startswith("★ R (stability not measured): A, presentation")
     strongest = interp.selectivity.assign(a=interp.selectivity.d.abs()).groupby("unit").a.max()
     rest = [u for _, u in opts[1:]]
     assert list(strongest.loc[rest]) == sorted(strongest.loc[rest], reverse=True)

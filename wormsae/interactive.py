@@ -11,34 +11,14 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import get_colorscale, qualitative
+from plotly.subplots import make_subplots
 
 from .widgets import UnitExplorer, WindowExplorer, unit_ranking, unit_tests
 
 # %% auto #0
-__all__ = ['PsthPlot', 'RasterPlot', 'InteractiveUnitExplorer', 'InteractiveWindowExplorer', 'SelectivityPlot', 'explore']
-
-# %% ../nbs/14b_interactive.ipynb #312d6a8b
-def _presentation_segments(
-    interp,  # an `Interpretation`
-    unit,  # number or name
-    stimulus: str,  # a stimulus label
-    times,  # (lags,) seconds from onset: the PSTH's time grid
-) -> tuple[pd.DataFrame, np.ndarray]:
-    "Per presentation of `stimulus` in every animal: a table (animal, repeat, onset_frame) and the activation (presentations, lags)."
-    rows, segs, times = [], [], np.asarray(times, float)
-    for r, key in enumerate(interp.keys):
-        sched, a = interp.recording(r).schedule, interp.activation(unit, r)
-        lag = np.round(times * interp.recording(r).fps).astype(int)
-        for p in (sched[sched.label == stimulus].itertuples() if len(sched) else []):
-            idx = int(p.onset_frame) + lag
-            ok = (idx >= 0) & (idx < len(a))
-            seg = np.full(len(lag), np.nan)
-            seg[ok] = a[idx[ok]]
-            rows.append((key, int(p.repeat), int(p.onset_frame)))
-            segs.append(seg)
-    table = pd.DataFrame(rows, columns=["animal", "repeat", "onset_frame"])
-    return table, np.array(segs, float).reshape(len(segs), len(times))
+__all__ = ['PsthPlot', 'RasterPlot', 'UnitPlot', 'InteractiveUnitExplorer', 'InteractiveWindowExplorer', 'SelectivityPlot',
+           'explore']
 
 # %% ../nbs/14b_interactive.ipynb #42990aeb
 def _stimulus_color(stimuli: list, stimulus: str) -> str:
@@ -52,57 +32,155 @@ def _rgba(hex_color: str, alpha: float) -> str:
     r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
-# %% ../nbs/14b_interactive.ipynb #40d882de
-def _figure(width: int, height: int, title: str = "") -> go.FigureWidget:
-    "An empty FigureWidget with the explorers' margins and fonts."
-    fig = go.FigureWidget()
-    fig.update_layout(width=width, height=height, margin=dict(l=60, r=10, t=36, b=40), template="plotly_white",
-                      title=dict(text=title, font=dict(size=13)), font=dict(size=11), hovermode="closest")
+# %% ../nbs/14b_interactive.ipynb #b32ee9a9
+_LOOK = dict(template="none", paper_bgcolor="white", plot_bgcolor="white", font=dict(size=11), hovermode="closest",
+             hoverlabel=dict(align="left"))  # what plotly_white gives, without a template merged at every replot
+_AXIS = dict(gridcolor="#ebebeb", zeroline=False, showline=False, ticklabeloverflow="allow")  # no tick label measured
+
+# %% ../nbs/14b_interactive.ipynb #fc2e5f29
+def _figure(
+    width: int,  # pixels
+    height: int,  # pixels
+    cols: int = 1,  # subplots side by side
+    **grid,  # more `make_subplots` options (rows, column_widths, horizontal_spacing, shared_xaxes, ...)
+) -> go.FigureWidget:
+    "An empty FigureWidget on a subplot grid, with the explorers' margins, fonts and light axes."
+    fig = go.FigureWidget(make_subplots(cols=cols, **grid))
+    fig.update_layout(width=width, height=height, margin=dict(l=60, r=10, t=36, b=40), **_LOOK)
+    fig.update_xaxes(**_AXIS)
+    fig.update_yaxes(**_AXIS)
     return fig
 
-# %% ../nbs/14b_interactive.ipynb #1585229f
+# %% ../nbs/14b_interactive.ipynb #6e1d3bcc
+def _axes(fig: go.FigureWidget, row: int, col: int) -> tuple:
+    "The x and y axes (layout objects) of one subplot, and their short names ('x2', 'y2')."
+    sp = fig.get_subplot(row, col)
+    return sp.xaxis, sp.yaxis, sp.xaxis.plotly_name.replace("axis", ""), sp.yaxis.plotly_name.replace("axis", "")
+
+# %% ../nbs/14b_interactive.ipynb #ad02090f
+def _panel_title(fig: go.FigureWidget, row: int, col: int) -> int:
+    "Add an empty title above subplot (row, col), left-aligned; its index among the figure's annotations."
+    *_, x, y = _axes(fig, row, col)
+    fig.add_annotation(text="", xref=f"{x} domain", yref=f"{y} domain", x=0, y=1, yshift=6, xanchor="left",
+                       yanchor="bottom", showarrow=False, font=dict(size=13))
+    return len(fig.layout.annotations) - 1
+
+# %% ../nbs/14b_interactive.ipynb #d31563cf
+def _f32(a) -> np.ndarray:
+    "A 1-d float32 array: plotly's widget sends it as a binary buffer (NaN, a gap, included), not a JSON list."
+    return np.ascontiguousarray(a, dtype=np.float32).ravel()
+
+# %% ../nbs/14b_interactive.ipynb #421fea88
 def _gaps(a) -> np.ndarray:
-    "Non-finite values as None: a gap in the figure. NaN cannot travel in a widget's JSON message (null can)."
+    "2-d values as a JSON-ready array (2-d arrays travel as JSON lists): non-finite values as None, a gap. NaN cannot travel in JSON (null can)."
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, None)
 
-# %% ../nbs/14b_interactive.ipynb #535d98a5
+# %% ../nbs/14b_interactive.ipynb #41205f34
+def _significant(a, digits: int = 4) -> np.ndarray:
+    "Values rounded to `digits` significant digits (shorter JSON), non-finite ones as None (`_gaps`)."
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(a))))
+        r = np.where(np.isfinite(scale) & (a != 0), np.round(a * scale) / scale, a)
+    return _gaps(r)
+
+# %% ../nbs/14b_interactive.ipynb #c1c2b500
+def _bar_place(fig: go.FigureWidget, yaxis: str = "yaxis") -> tuple[int, int]:
+    "Top and height in pixels, from the figure's top, of the subplot whose y axis is `yaxis`."
+    lay = fig.layout
+    inner = lay.height - lay.margin.t - lay.margin.b
+    lo, hi = lay[yaxis].domain or (0, 1)
+    return int(round(lay.margin.t + (1 - hi) * inner)), int(round((hi - lo) * inner))
+
+# %% ../nbs/14b_interactive.ipynb #8a85a5fd
+def _colorbar_html(
+    colorscale: str,  # a plotly colour scale ('Viridis', 'RdBu_r', ...)
+    lo: float,  # the value of its first colour (bottom)
+    hi: float,  # the value of its last colour (top)
+    place: tuple,  # (top, height) in pixels, from `_bar_place`
+    title: str = "",  # above the bar
+) -> str:
+    "A vertical colour bar as HTML: a CSS gradient from `lo` (bottom) to `hi` (top), labelled at both ends and the middle."
+    top, height = place
+    stops = ", ".join(f"{c} {100 * f:.1f}%" for f, c in get_colorscale(colorscale))
+    label = lambda y, v: f"<span style='position:absolute;left:14px;top:{y - 7}px'>{v:.3g}</span>"
+    return (f"<div style='position:relative;width:58px;height:{top + height + 8}px;font-size:10px;color:#444'>"
+            f"<span style='position:absolute;left:0;top:{max(0, top - 20)}px'>{html.escape(title)}</span>"
+            f"<div style='position:absolute;left:0;top:{top}px;width:10px;height:{height}px;"
+            f"background:linear-gradient(to top, {stops})'></div>"
+            f"{label(top, hi)}{label(top + height // 2, (lo + hi) / 2)}{label(top + height, lo)}</div>")
+
+# %% ../nbs/14b_interactive.ipynb #8315bc3f
+def _legend_html(
+    interp,  # an `Interpretation`
+    stimuli: list,  # the stimuli, in order
+) -> str:
+    "The stimuli's names in their colours, each after a short line, on one line."
+    items = [f"<span style='margin-right:14px;white-space:nowrap'><span style='color:{_stimulus_color(interp.all_stimuli, s)};"
+             f"font-weight:bold'>━━</span> {html.escape(s)}</span>" for s in stimuli]
+    return f"<div style='font-size:11px;padding-left:60px'>{''.join(items)}</div>"
+
+# %% ../nbs/14b_interactive.ipynb #69a58af8
 class PsthPlot:
-    "A unit's PSTH as a plotly FigureWidget, redrawn in place: mean +/- s.e.m. per stimulus; hover says stimulus, time, value."
+    "A unit's PSTH, redrawn in place: mean +/- s.e.m. per stimulus; hover says stimulus, time, value. Its own figure, or one subplot of `figure`."
 
     def __init__(
         self,
         interp,  # an `Interpretation`
-        width: int = 560,  # pixels
-        height: int = 320,  # pixels
+        width: int = 560,  # pixels (a figure of its own)
+        height: int = 320,  # pixels (a figure of its own)
+        figure: go.FigureWidget | None = None,  # draw into this figure (from `_figure`) instead of a new one
+        subplot: tuple = (1, 1),  # (row, col) of `figure` to draw in
+        legend: str = "plotly",  # 'plotly': in the figure; 'html': as `self.legend`, an HTML widget to show beside it
     ):
+        if legend not in ("plotly", "html"):
+            raise ValueError(f"legend must be 'plotly' or 'html', got {legend!r}")
         self.interp, self.stimuli = interp, interp.stimuli
-        self.figure = fig = _figure(width, height)
-        t = interp.unit_psth(0).times
+        self.figure = fig = figure if figure is not None else _figure(width, height)
+        row, col = subplot
+        t, first = interp.psth_times, len(fig.data)
         for s in self.stimuli:
             c = _stimulus_color(interp.all_stimuli, s)
-            fig.add_scatter(x=np.r_[t, t[::-1]], y=np.zeros(2 * len(t)), fill="toself", fillcolor=_rgba(c, 0.18),
-                            line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=s)
-            fig.add_scatter(x=t, y=np.zeros(len(t)), name=s, legendgroup=s, line=dict(color=c, width=1.8),
+            fig.add_scatter(x=_f32(np.r_[t, t[::-1]]), y=np.zeros(2 * len(t), np.float32), fill="toself",
+                            fillcolor=_rgba(c, 0.18), line=dict(width=0), hoverinfo="skip", showlegend=False,
+                            legendgroup=s, row=row, col=col)
+            fig.add_scatter(x=_f32(t), y=np.zeros(len(t), np.float32), name=s, legendgroup=s, xhoverformat="+.1f",
+                            line=dict(color=c, width=1.8), row=row, col=col,
                             hovertemplate=f"{html.escape(s)}<br>%{{x:+.1f}} s from onset<br>"
                                           "mean %{y:.3g} ± %{customdata:.2g}<extra></extra>")
-        fig.add_vline(x=0, line=dict(color="#888", width=1, dash="dot"))
-        fig.update_layout(xaxis_title="seconds from onset", yaxis_title="activation",
-                          legend=dict(orientation="h", y=-0.22, x=0), hovermode="x")  # every stimulus at the time hovered
+        self._bands = list(range(first, len(fig.data), 2))  # a band, then its mean line, per stimulus
+        fig.add_vline(x=0, line=dict(color="#888", width=1, dash="dot"), row=row, col=col)
+        xaxis, yaxis, *_ = _axes(fig, row, col)
+        xaxis.update(hoverformat="+.1f", ticksuffix=" s")  # the title says "activation"; no axis titles to place
+        fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0), showlegend=legend == "plotly",
+                          hovermode="x")  # every stimulus at the time hovered
+        self.legend = W.HTML(_legend_html(interp, self.stimuli)) if legend == "html" else None
+        self._title = _panel_title(fig, row, col)
+
+    @property
+    def lines(self) -> list:
+        "The mean lines, one per stimulus (each drawn over its s.e.m. band)."
+        return [self.figure.data[i + 1] for i in self._bands]
+
+    @property
+    def title(self) -> str:
+        "The title shown: the unit's name first."
+        return self.figure.layout.annotations[self._title].text
 
     def show(
         self,
         unit,  # number or name
     ) -> go.FigureWidget:
         "Redraw for `unit`."
-        p = self.interp.unit_psth(unit, self.stimuli)
-        with self.figure.batch_update():
-            for i in range(len(self.stimuli)):
+        p, fig = self.interp.unit_psth(unit, self.stimuli), self.figure
+        with fig.batch_update():
+            for i, band in enumerate(self._bands):
                 m, e = p.mean[i], np.nan_to_num(p.sem[i])
-                self.figure.data[2 * i].y = _gaps(np.r_[m + e, (m - e)[::-1]])
-                self.figure.data[2 * i + 1].update(y=_gaps(m), customdata=e)
-            self.figure.layout.title.text = f"{html.escape(p.unit_name)}: mean ± s.e.m. over presentations"
-        return self.figure
+                fig.data[band].y = _f32(np.r_[m + e, (m - e)[::-1]])
+                fig.data[band + 1].update(y=_f32(m), customdata=_f32(e))
+            fig.layout.annotations[self._title].text = f"{html.escape(p.unit_name)}: activation, mean ± s.e.m. over presentations"
+        return fig
 
 # %% ../nbs/14b_interactive.ipynb #0f5e42f8
 def _color_range(Z) -> tuple[float, float]:
@@ -116,23 +194,43 @@ def _color_range(Z) -> tuple[float, float]:
         return -v, v
     return float(lo), float(max(hi, lo + 1e-9))
 
-# %% ../nbs/14b_interactive.ipynb #ae25a45f
+# %% ../nbs/14b_interactive.ipynb #7fd6f4b6
 class RasterPlot:
-    "Every presentation of one stimulus to one unit, one row each, as a plotly heatmap; hover says animal, repeat, time, value."
+    "Every presentation of one stimulus to one unit, one row each, as a heatmap; hover says animal, repeat, time, value. Its own figure, or one subplot of `figure`."
 
     def __init__(
         self,
         interp,  # an `Interpretation`
-        width: int = 460,  # pixels
-        height: int = 320,  # pixels
+        width: int = 460,  # pixels (a figure of its own)
+        height: int = 320,  # pixels (a figure of its own)
+        figure: go.FigureWidget | None = None,  # draw into this figure (from `_figure`) instead of a new one
+        subplot: tuple = (1, 1),  # (row, col) of `figure` to draw in
+        colorbar: str = "plotly",  # 'plotly': in the figure; 'html': as `self.colorbar`, an HTML widget to show beside it
     ):
+        if colorbar not in ("plotly", "html"):
+            raise ValueError(f"colorbar must be 'plotly' or 'html', got {colorbar!r}")
         self.interp = interp
-        self.figure = fig = _figure(width, height)
-        fig.add_heatmap(z=[[0.0]], colorscale="Viridis", colorbar=dict(thickness=10, title=dict(text="act.")),
-                        hovertemplate="%{y}<br>%{x:+.1f} s from onset<br>activation %{z:.3g}<extra></extra>")
-        fig.add_vline(x=0, line=dict(color="white", width=1, dash="dot"))
-        fig.update_layout(xaxis_title="seconds from onset", yaxis=dict(autorange="reversed", type="category"))
+        self.figure = fig = figure if figure is not None else _figure(width, height)
+        row, col = subplot
+        t = interp.psth_times
+        fig.add_heatmap(z=np.zeros((1, len(t))), x=_f32(t), y=[""], colorscale="Viridis", showscale=colorbar == "plotly",
+                        colorbar=dict(thickness=10, title=dict(text="act."), ticklabeloverflow="allow"),
+                        hovertemplate="%{y}<br>%{x:+.1f} s from onset<br>activation %{z:.3g}<extra></extra>",
+                        row=row, col=col)
+        self.heatmap = fig.data[-1]
+        fig.add_vline(x=0, line=dict(color="white", width=1, dash="dot"), row=row, col=col)
+        xaxis, yaxis, *_ = _axes(fig, row, col)
+        xaxis.update(ticksuffix=" s")
+        yaxis.update(autorange="reversed", type="category")
+        self._title = _panel_title(fig, row, col)
+        self.colorbar = W.HTML() if colorbar == "html" else None
+        self._bar, self._later = _bar_place(fig, yaxis.plotly_name), False  # `_later`: the owner sets the bar itself
         self.rows = pd.DataFrame(columns=["animal", "repeat", "onset_frame"])
+
+    @property
+    def title(self) -> str:
+        "The title shown: unit, stimulus and how many presentations."
+        return self.figure.layout.annotations[self._title].text
 
     def show(
         self,
@@ -140,37 +238,79 @@ class RasterPlot:
         stimulus: str,  # a tested stimulus
     ) -> go.FigureWidget:
         "Redraw for `unit` and `stimulus`."
-        times = self.interp.unit_psth(unit, [stimulus]).times
-        self.rows, Z = _presentation_segments(self.interp, unit, stimulus, times)
+        self.rows, Z = self.interp.presentation_segments(unit, stimulus)
         labels = [f"{r.animal} · repeat {r.repeat}" for r in self.rows.itertuples()]
         lo, hi = _color_range(Z)
+        scale = "RdBu_r" if lo < 0 else "Viridis"
         with self.figure.batch_update():
-            self.figure.data[0].update(z=_gaps(Z), x=times, y=labels, zmin=lo, zmax=hi,
-                                       colorscale="RdBu_r" if lo < 0 else "Viridis")
-            self.figure.layout.title.text = (f"{html.escape(self.interp.unit_name(unit))} · {html.escape(stimulus)}: "
-                                             f"{len(labels)} presentations")
+            self.heatmap.update(z=_significant(Z), y=labels, zmin=lo, zmax=hi, colorscale=scale)
+            self.figure.layout.annotations[self._title].text = (
+                f"{html.escape(self.interp.unit_name(unit))} · {html.escape(stimulus)}: {len(labels)} presentations")
+        self.colorbar_html = _colorbar_html(scale, lo, hi, self._bar, "act.")
+        if self.colorbar is not None and not self._later:
+            self.colorbar.value = self.colorbar_html
         return self.figure
 
-# %% ../nbs/14b_interactive.ipynb #af7085fe
+# %% ../nbs/14b_interactive.ipynb #099fc434
+class UnitPlot:
+    "A unit's PSTH and, beside it, the raster of one stimulus, in one FigureWidget redrawn in one message; legend and colour bar in HTML (`widget` holds all)."
+
+    def __init__(
+        self,
+        interp,  # an `Interpretation`
+        width: int = 980,  # pixels, and 58 more for the colour bar
+        height: int = 340,  # pixels
+    ):
+        self.interp, raster = interp, interp.has_activity
+        self.figure = fig = _figure(width, height, cols=1 + raster, column_widths=[0.53, 0.47] if raster else None,
+                                    horizontal_spacing=0.14)
+        fig.update_layout(margin=dict(b=30))
+        self.psth = PsthPlot(interp, figure=fig, subplot=(1, 1), legend="html")
+        self.raster = RasterPlot(interp, figure=fig, subplot=(1, 2), colorbar="html") if raster else None
+        bar = []
+        if self.raster is not None:
+            self.raster._later = True  # the colour bar after the figure's message, not before
+            bar = [self.raster.colorbar]
+        self.widget = W.VBox([W.HBox([fig] + bar), self.psth.legend])
+
+    def show(
+        self,
+        unit,  # number or name
+        stimulus: str | None = None,  # the raster's stimulus (default: the first tested)
+    ) -> go.FigureWidget:
+        "Redraw both for `unit`, the raster for `stimulus`."
+        with self.figure.batch_update():
+            self.psth.show(unit)
+            if self.raster is not None:
+                self.raster.show(unit, stimulus or self.interp.stimuli[0])
+        if self.raster is not None:
+            self.raster.colorbar.value = self.raster.colorbar_html
+        return self.figure
+
+# %% ../nbs/14b_interactive.ipynb #664e37c6
 class InteractiveUnitExplorer(UnitExplorer):
-    "`UnitExplorer` with an interactive PSTH (hover, zoom, pan) and a raster of every presentation of one stimulus beside it."
+    "`UnitExplorer` with an interactive PSTH (hover, zoom, pan) and a raster of every presentation of one stimulus beside it, in one figure."
+
+    _unit_parts = ("psth", "card", "activation")  # the figure first: the browser replots while the kernel goes on
 
     def _build_controls(self):
-        "`UnitExplorer`'s controls, the two figures and the raster's stimulus."
+        "`UnitExplorer`'s controls, the figure and the raster's stimulus."
         super()._build_controls()
-        self.psth_plot, self.raster_plot = PsthPlot(self.interp), RasterPlot(self.interp)
+        self.unit_plot = UnitPlot(self.interp)
         self.raster_stimulus = W.Dropdown(options=[("strongest test", "")] + [(s, s) for s in self.interp.stimuli],
                                           value="", description="raster", layout=W.Layout(width="260px"))
-        for line in self.psth_plot.figure.data[1::2]:
+        for line in self.unit_plot.psth.lines:
             line.on_click(self._on_psth_click)
 
     def _lay_out(self):
-        "Filters, unit and animal, messages, card, PSTH beside the raster, weights, activation."
+        "Filters, unit and animal, messages, card, the raster's stimulus and the figure, weights, activation."
         super()._lay_out()
-        psth, raster = W.Box([self.psth_plot.figure]), W.Box([self.raster_plot.figure])
-        self._tag({"psth-plot": psth, "raster-plot": raster, "raster-stimulus": self.raster_stimulus})
+        plot = W.Box([self.unit_plot.widget])
+        self._tag({"unit-plot": plot, "raster-stimulus": self.raster_stimulus})
         filters, choice, message, card, _, activation = self.widget.children
-        self.figures = W.HBox([psth, W.VBox([self.raster_stimulus, raster])])
+        self.raster_stimulus.layout.display = None if self.unit_plot.raster is not None else "none"
+        self.figures = W.VBox([W.HBox([self.raster_stimulus], layout=W.Layout(justify_content="flex-end",
+                                                                              width="1000px")), plot])
         self.widget.children = [filters, choice, message, card, self.figures, self.weights, activation]
 
     def _wire(self):
@@ -179,7 +319,7 @@ class InteractiveUnitExplorer(UnitExplorer):
 
     def _on_raster_stimulus(self, change=None):
         if not self._busy and self.shown.get("unit") is not None:
-            self._draw_raster(self.shown["unit"])
+            self._draw_psth(self.shown["unit"])
 
     def _on_psth_click(self, trace, points, state):
         "A click on a stimulus's PSTH line shows that stimulus's raster."
@@ -187,24 +327,25 @@ class InteractiveUnitExplorer(UnitExplorer):
             self.raster_stimulus.value = trace.name
 
     def _draw_psth(self, u: int):
+        "The figure: PSTH and raster, in one message."
         has_psth = len(self.interp.stimuli) > 0
         self.figures.layout.display = None if has_psth else "none"
-        if has_psth:
-            self.psth_plot.show(u)
-            self._draw_raster(u)
+        if not has_psth:
+            return
+        plot = self.unit_plot
+        s = self._raster_stimulus_for(u) if plot.raster is not None else None
+        plot.show(u, s)
+        rows = plot.raster.rows if plot.raster is not None else pd.DataFrame(columns=["animal", "repeat"])
+        self.shown.update(raster_stimulus=s, raster_rows=[f"{a} · repeat {r}" for a, r in zip(rows.animal, rows.repeat)])
 
     def _raster_stimulus_for(self, u: int) -> str:
-        "The stimulus picked for the raster, else the unit's strongest test's, else the first."
+        "The stimulus picked for the raster, else the unit's strongest test's (as `unit_tests` orders them), else the first."
         if self.raster_stimulus.value:
             return self.raster_stimulus.value
-        tests, _ = unit_tests(self.interp, u, n=1)
-        return tests.stimulus.iloc[0] if len(tests) else self.interp.stimuli[0]
-
-    def _draw_raster(self, u: int):
-        s = self._raster_stimulus_for(u)
-        self.raster_plot.show(u, s)
-        self.shown.update(raster_stimulus=s, raster_rows=[f"{a} · repeat {r}" for a, r in
-                                                          zip(self.raster_plot.rows.animal, self.raster_plot.rows.repeat)])
+        if not hasattr(self, "_strongest"):  # every unit's, from one ranking
+            rank = unit_ranking(self.interp)
+            self._strongest = {int(u): s for u, s in zip(rank.unit, rank.stimulus) if isinstance(s, str)}
+        return self._strongest.get(u, self.interp.stimuli[0])
 
     def _draw_no_unit(self):
         super()._draw_no_unit()
@@ -215,21 +356,19 @@ class InteractiveUnitExplorer(UnitExplorer):
         "Only the neighbours' activation PNGs: the PSTH is no longer an image."
         return [job for job in super()._neighbour_jobs(u) if job[0][0] != "psth"]
 
-# %% ../nbs/14b_interactive.ipynb #4fa7740f
+# %% ../nbs/14b_interactive.ipynb #c26f3485
 def _window_figure(width: int = 900, height: int = 640) -> go.FigureWidget:
     "A FigureWidget with a neuron heatmap above a unit heatmap, sharing the time axis."
-    from plotly.subplots import make_subplots
-    fig = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                                        subplot_titles=("neurons (z-score)", "units (s.d. in this recording)")))
-    fig.add_heatmap(z=[[0.0]], colorscale="Viridis", zmin=-1.5, zmax=3.0, colorbar=dict(thickness=10, y=0.78, len=0.45),
+    fig = _figure(width, height, rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                  subplot_titles=("neurons (z-score)", "units (s.d. in this recording)"))
+    fig.add_heatmap(z=[[0.0]], colorscale="Viridis", zmin=-1.5, zmax=3.0, showscale=False,  # colour bars: HTML beside
                     hovertemplate="neuron %{y}<br>%{x:+.1f} s from onset<br>z %{z:.2f}<extra></extra>", row=1, col=1)
-    fig.add_heatmap(z=[[0.0]], customdata=[[0.0]], colorbar=dict(thickness=10, y=0.22, len=0.45),
+    fig.add_heatmap(z=[[0.0]], customdata=[[0.0]], showscale=False,
                     hovertemplate="%{y}<br>%{x:+.1f} s from onset<br>activation %{customdata:.3g} "
                                   "(%{z:.2f} s.d.)<br><i>click to open this unit</i><extra></extra>", row=2, col=1)
-    fig.update_layout(width=width, height=height, margin=dict(l=90, r=10, t=40, b=40), template="plotly_white",
-                      font=dict(size=11), hovermode="closest")
+    fig.update_layout(margin=dict(l=90, r=10, t=40, b=40))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(title_text="seconds from onset", row=2, col=1)
+    fig.update_xaxes(ticksuffix=" s", row=2, col=1)  # no axis title: plotly measures every tick label to place one
     return fig
 
 # %% ../nbs/14b_interactive.ipynb #a7765813
@@ -239,9 +378,11 @@ def _presentation_shapes(w, colors: dict) -> list:
                  fillcolor=_rgba(colors.get(p.label, "#888888"), 0.12), layer="above")
             for p in w.presentations.itertuples()]
 
-# %% ../nbs/14b_interactive.ipynb #68334424
+# %% ../nbs/14b_interactive.ipynb #c4863d29
 class InteractiveWindowExplorer(WindowExplorer):
     "`WindowExplorer` with hoverable neuron and unit heatmaps; a click on a unit row opens that unit."
+
+    _window_options = {"reconstruction": False}  # the heatmaps do not draw it: no decoding
 
     def __init__(
         self,
@@ -257,6 +398,7 @@ class InteractiveWindowExplorer(WindowExplorer):
     def _build_controls(self):
         super()._build_controls()
         self.plot = _window_figure()
+        self.colorbars = W.HTML()  # the neurons' (fixed) and the units' (per window) colour bars, one above the other
         self._colors = {s: _stimulus_color(self.interp.all_stimuli, s) for s in self.interp.all_stimuli}
         self._row_units = {}
         self.plot.data[1].on_click(self._on_unit_click)
@@ -264,7 +406,7 @@ class InteractiveWindowExplorer(WindowExplorer):
     def _lay_out(self):
         "The choice of window, messages, caption and the figure (no trace neurons: the heatmaps only)."
         super()._lay_out()
-        self.plot_box = W.Box([self.plot])  # a FigureWidget's `layout` is plotly's: hide the box around it
+        self.plot_box = W.HBox([self.plot, self.colorbars])  # a FigureWidget's `layout` is plotly's: hide the box around it
         self._tag({"window-plot": self.plot_box})
         controls, message, caption, _ = self.widget.children
         controls.children = controls.children[:1]
@@ -293,10 +435,13 @@ class InteractiveWindowExplorer(WindowExplorer):
         lo, hi = _color_range(A)
         self._row_units = dict(zip(w.unit_names, w.units))
         with self.plot.batch_update():
-            self.plot.data[0].update(z=_gaps(w.neuron_z), x=w.times, y=list(w.neurons))
-            self.plot.data[1].update(z=A, customdata=w.unit_acts, x=w.times, y=list(w.unit_names), zmin=lo, zmax=hi,
-                                     colorscale="RdBu_r" if lo < 0 else "Magma")
+            self.plot.data[0].update(z=_significant(w.neuron_z), x=_f32(w.times), y=list(w.neurons))
+            self.plot.data[1].update(z=_significant(A), customdata=_significant(w.unit_acts), x=_f32(w.times),
+                                     y=list(w.unit_names), zmin=lo, zmax=hi, colorscale="RdBu_r" if lo < 0 else "Magma")
             self.plot.layout.shapes = _presentation_shapes(w, self._colors)
+        neurons, units = (_colorbar_html(s, a, b, _bar_place(self.plot, y), t) for s, a, b, y, t in
+                          (("Viridis", -1.5, 3.0, "yaxis", "z"), ("RdBu_r" if lo < 0 else "Magma", lo, hi, "yaxis2", "s.d.")))
+        self.colorbars.value = f"<div style='position:relative'>{neurons}<div style='position:absolute;top:0'>{units}</div></div>"
         self.caption.value = f"<span style='color:#444'>{html.escape(w.caption())}</span>"
         self.shown.update(frames=(int(w.frames[0]), int(w.frames[-1]) + 1), onset=w.onset,
                           times=(float(w.times[0]), float(w.times[-1])), neurons=list(w.neurons),
@@ -322,13 +467,13 @@ def _selectivity_cells(
     grid["sig"] = grid["sig"] == True  # noqa: E712 (missing pairs are NaN, not False)
     return order, grid
 
-# %% ../nbs/14b_interactive.ipynb #ce58d82b
+# %% ../nbs/14b_interactive.ipynb #25366e34
 def _row_label(r) -> str:
-    "'★ R' for a finding, 'unit 3 (unstable)' for an unstable unit, else the name."
-    star = "★ " if r.significant and r.stable else ""
-    return f"{star}{r.unit_name}{'' if r.stable else ' (unstable)'}"
+    "'★ R' for a finding (significant, not unstable), 'unit 3 (unstable)' for an unstable unit, else the name."
+    star = "★ " if r.significant and r.stability != "unstable" else ""
+    return f"{star}{r.unit_name}{' (unstable)' if r.stability == 'unstable' else ''}"
 
-# %% ../nbs/14b_interactive.ipynb #ba040204
+# %% ../nbs/14b_interactive.ipynb #aae90208
 class SelectivityPlot:
     "Units x stimuli as a plotly heatmap of effect sizes, significant tests dotted; a click on a cell calls `on_unit(unit, stimulus)`."
 
@@ -346,7 +491,8 @@ class SelectivityPlot:
         qf = g["q"].astype(float)
         q = np.array([f"{x:.2g}" if np.isfinite(x) else "none" for x in qf.ravel()]).reshape(qf.shape)
         why = np.where(g["sig"], "significant", "not significant")
-        self.figure = fig = _figure(width, 90 + 18 * max(len(rows), 3), "effect size of each unit's strongest test per stimulus")
+        self.figure = fig = _figure(width, 90 + 18 * max(len(rows), 3))
+        fig.update_layout(title=dict(text="effect size of each unit's strongest test per stimulus", font=dict(size=13)))
         fig.add_heatmap(z=_gaps(g["d"].astype(float)), x=stimuli, y=rows, zmin=-v, zmax=v, colorscale="RdBu_r",
                         customdata=np.dstack([np.where(pd.isna(g["window"]), "", g["window"]), q, why]),
                         colorbar=dict(thickness=10, title=dict(text="d")),

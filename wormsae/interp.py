@@ -610,7 +610,7 @@ class PSTHs:
         return PSTH(unit, unit_name, stimuli, self.times, self.mean[rows, :, unit], self.sem[rows, :, unit],
                     self.n[rows], dict(significant or {}))
 
-# %% ../nbs/11_interp.ipynb #a1d768e8
+# %% ../nbs/11_interp.ipynb #a0c56dcc
 @dataclass
 class StimulusWindow:
     "Everything a stimulus-window view shows, as arrays."
@@ -628,8 +628,8 @@ class StimulusWindow:
     neurons: list  # the neurons shown, top-down
     neuron_z: np.ndarray  # (neurons, frames) standardised activity, NaN where unobserved
     neuron_change: np.ndarray  # (neurons,) response minus baseline
-    recon: np.ndarray  # (neurons, frames) the model's reconstruction
-    recon_r: np.ndarray  # (neurons,) correlation of each neuron with its reconstruction in the window
+    recon: np.ndarray  # (neurons, frames) the model's reconstruction (NaN when not asked for)
+    recon_r: np.ndarray  # (neurons,) correlation of each neuron with its reconstruction in the window (NaN likewise)
     units: list  # the units shown (numbers), top-down
     unit_names: list  # their names
     unit_acts: np.ndarray  # (units, frames)
@@ -1028,6 +1028,11 @@ class Interpretation:
         return list(self.psth.stimuli)
 
     @property
+    def psth_times(self) -> np.ndarray:
+        "The PSTHs' time grid, seconds from onset (the columns of `psth`'s arrays and of `presentation_segments`)."
+        return np.asarray(self.psth.times, float)
+
+    @property
     def all_stimuli(self) -> list:
         "The tested stimuli, then any other stimulus the recordings present (one colour each in every figure)."
         extra = list(self.collection.stimuli) if self.collection is not None else []
@@ -1158,6 +1163,32 @@ class Interpretation:
         u = self.unit_index(unit)
         return self.psth.of(u, self.unit_name(u), stimuli, self.significant_windows(u))
 
+    def presentation_segments(
+        self,
+        unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
+        stimulus: str,  # a stimulus label
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        "Each presentation of `stimulus` in every animal: a table (animal, repeat, onset_frame) and the unit's activation on `psth_times` around each onset (presentations, lags), NaN outside the recording."
+        if not self.has_activity:
+            raise ValueError("this interpretation carries no activations (loaded without its recordings)")
+        if stimulus not in self.all_stimuli:
+            raise ValueError(f"no stimulus {stimulus!r}: these recordings present {self.all_stimuli}")
+        u, times, rows, segs = self.unit_index(unit), self.psth_times, [], []
+        for key, rec, A in zip(self.keys, self.collection, self.activations):
+            lag, sched = _frame_lags(times, rec.fps), rec.schedule
+            if not len(sched):
+                continue
+            hit = sched.label.to_numpy() == stimulus
+            for onset, repeat in zip(sched.onset_frame.to_numpy()[hit], sched.repeat.to_numpy()[hit]):
+                idx = int(onset) + lag
+                ok = (idx >= 0) & (idx < len(A))
+                seg = np.full(len(lag), np.nan)
+                seg[ok] = A[idx[ok], u]
+                rows.append((key, int(repeat), int(onset)))
+                segs.append(seg)
+        table = pd.DataFrame(rows, columns=["animal", "repeat", "onset_frame"])
+        return table, np.array(segs, float).reshape(len(segs), len(times))
+
     def top_weights(
         self,
         unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
@@ -1231,9 +1262,9 @@ class Interpretation:
         recording,  # position or key
         stimulus,  # a stimulus label
         repeat: int = 0,  # which presentation of the stimulus (0 = first)
-        **options,  # context_s, neurons, max_neurons, units, max_units (see `stimulus_window`)
+        **options,  # context_s, neurons, max_neurons, units, max_units, reconstruction (see `stimulus_window`)
     ) -> StimulusWindow:
-        "One presentation's stimulus window (`stimulus_window`; options: context_s, neurons, max_neurons, units, max_units)."
+        "One presentation's stimulus window (`stimulus_window`; options: context_s, neurons, max_neurons, units, max_units, reconstruction)."
         return stimulus_window(self, recording, stimulus, repeat, **options)
 
     def significant(
@@ -1357,7 +1388,7 @@ def _top_changes(change, eligible, n: int) -> np.ndarray:
     pick = cand[np.argsort(-np.abs(change[cand]), kind="stable")[:n]]
     return pick[np.argsort(-change[pick], kind="stable")]
 
-# %% ../nbs/11_interp.ipynb #93638808
+# %% ../nbs/11_interp.ipynb #da6d69ce
 def stimulus_window(
     interp,  # an `Interpretation` with its recordings and activations
     recording,  # position or key
@@ -1368,6 +1399,7 @@ def stimulus_window(
     max_neurons: int = 30,  # neurons shown when `neurons` is not given
     units=None,  # numbers or names (default: the `max_units` that change most)
     max_units: int = 20,  # units shown when `units` is not given
+    reconstruction: bool = True,  # False: skip decoding (`recon`, `recon_r` NaN), for views that do not draw it
 ) -> StimulusWindow:
     "One presentation's window: the neurons and units that change most, and the model's reconstruction of those neurons."
     r = interp.recording_index(recording)
@@ -1394,13 +1426,14 @@ def stimulus_window(
         upick = _top_changes(np.nan_to_num(uchange), np.ones(len(uchange), bool), max_units)
     else:
         upick = np.array([interp.unit_index(u) for u in units], int)
-    recon = np.asarray(model.decode_z(Aw), np.float64)[:, pick]
+    recon = (np.asarray(model.decode_z(Aw), np.float64)[:, pick] if reconstruction
+             else np.full((len(frames), len(pick)), np.nan))
     shown = presentations(rec, rec.times[frames[0]], rec.times[frames[-1]] + 1 / rec.fps)
     return StimulusWindow(
         rec.key, r, stimulus, int(repeat), onset, offset, rec.fps, frames, times, windows,
         shown.assign(start=shown.start - rec.times[onset], end=shown.end - rec.times[onset]),
         [model.neurons[i] for i in pick], Zw[:, pick].T, _change(Zw[:, pick], times, base, resp), recon.T,
-        _nan_corr(Zw[:, pick], recon), [int(u) for u in upick], [interp.unit_name(u) for u in upick],
+        _nan_corr(Zw[:, pick], recon) if reconstruction else np.full(len(pick), np.nan), [int(u) for u in upick], [interp.unit_name(u) for u in upick],
         Aw[:, upick].T, scale[upick], uchange[upick])
 
 # %% ../nbs/11_interp.ipynb #a47f19ef
