@@ -10,9 +10,15 @@ message to the new image leaving the kernel, with the explorers' prefetching on 
 and stimuli 0.25 s after the previous image arrived (nothing prefetched can help), and steps to the next unit or
 repeat after 2 s of looking at the last one (what prefetching is for).
 
+Last, with `--browser`, the interactive explorers (`wormsae.interactive`) in a real browser: JupyterLab and Debian's
+chromium, first visits of units and windows timed in the page, today's beside those of `--baseline` (default: the
+commit before issue 17's speed work), taking turns in one page; the ratio is today's over the baseline's. That part
+is `bench/bench_explorers_browser.py`, run from here.
+
     python bench/bench_widgets.py              # trains the SAE first (about 20-60 s)
     python bench/bench_widgets.py --steps 100  # a less trained SAE, same sizes
     python bench/bench_widgets.py --no-kernel  # skip the kernel measurement
+    python bench/bench_widgets.py --browser --no-kernel --n 4   # and the browser medians (about 3 minutes)
 """
 import argparse
 import ast
@@ -61,6 +67,9 @@ def main():
     ap.add_argument("--n", type=int, default=12, help="interactions timed per kind")
     ap.add_argument("--n-null", type=int, default=200, help="null samples in interpret")
     ap.add_argument("--no-kernel", action="store_true", help="skip the measurement in a Jupyter kernel")
+    ap.add_argument("--browser", action="store_true", help="also time the interactive explorers in JupyterLab and chromium")
+    ap.add_argument("--baseline", default=None, help="the commit the browser medians are compared with "
+                                                     "(default: bench_explorers_browser.BASELINE)")
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}")
     t = time.perf_counter()
@@ -121,6 +130,16 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             res.sae.save(tmp)
             kernel_latency(tmp, args.n_null, args.n)
+    if args.browser:
+        browser_medians(args.baseline)
+
+
+def browser_medians(baseline: str | None = None):
+    "First visits of the interactive explorers in JupyterLab and chromium, and their ratio to `baseline`'s (bench_explorers_browser.py)."
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_explorers_browser as beb
+    print(f"\nIn a real browser (JupyterLab + chromium; bench_explorers_browser.py), {beb.uptime()}")
+    beb.report(beb.measure(baseline or beb.BASELINE))
 
 
 KERNEL_SETUP = """
@@ -132,7 +151,7 @@ import wormsae.widgets as wg
 col, _ = virtual_worm(n_animals=8, seed=0)
 it = interpret(SAE.load({path!r}), col, n_null={n_null}, progress=False)
 ux, wx = wg.UnitExplorer(it), wg.WindowExplorer(it)
-ids = dict(unit=ux.unit_select.comm.comm_id, act=ux.activation_image.comm.comm_id,
+ids = dict(unit=ux.unit_select.comm.comm_id, act=ux.activation_image.comm.comm_id, units=[u for _, u in ux.options],
            stim=wx.stimulus_select.comm.comm_id, win=wx.image.comm.comm_id, rep=wx.repeat_select.comm.comm_id)
 """
 
@@ -157,11 +176,13 @@ def kernel_latency(sae_dir, n_null, n):
                     return "".join(out)
 
         def latency(control, index, image, think_s=0.25):
-            "Seconds from sending a new index for `control` to the kernel sending the new value of `image`."
+            "Seconds from picking option `index` of `control` to the kernel sending the new value of `image`."
             time.sleep(think_s)  # a user looks at the last figure before the next click (the kernel collects garbage)
+            # the unit list's browser side sends the unit picked (widgets.UnitSelect); a Dropdown sends the position
+            state = {"value": ids["units"][index]} if control == ids["unit"] else {"index": index}
             t = time.perf_counter()
             kc.session.send(kc.shell_channel.socket, "comm_msg", content={
-                "comm_id": control, "data": {"method": "update", "state": {"index": index}, "buffer_paths": []}})
+                "comm_id": control, "data": {"method": "update", "state": state, "buffer_paths": []}})
             while True:
                 m = kc.get_iopub_msg(timeout=60)
                 c = m["content"]

@@ -115,7 +115,7 @@ def _drive(page, url, sync_api, timings: bool = False, checks: bool = True, scop
     page.mouse.down()
     page.mouse.up()
     sync_api.expect(page.locator(f"{UX} .wormsae-card")).to_contain_text(f"{cell_unit}: ", timeout=30_000)
-    sync_api.expect(page.locator(f"{plot} .annotation-text").nth(1)).to_contain_text(  # the raster's title
+    sync_api.expect(page.locator(f"{plot} .wormsae-title").nth(1)).to_contain_text(  # the raster's title
         f"{cell_unit} · {cell_stimulus}", timeout=30_000)
     page.locator(overview).screenshot(path=str(SHOTS / "overview_hover.png"))
 
@@ -170,11 +170,10 @@ def _picks_after_clearing_a_filter_win(page, n: int):
             raise AssertionError(f"pick {i}: picked {label!r} after clearing the filter, the card shows {shown!r}")
 
 
-# the figure's titles (the PSTH's and the raster's) and the card name unit n
+# the figure's titles (the PSTH's and the raster's, HTML above it) and the card name unit n
 _TITLED = """([ux, n]) => {
     const plain = s => s.replace(/\\u00a0/g, ' ');
-    const titles = Array.from(document.querySelectorAll(ux + ' .wormsae-unit-plot .annotation-text')).slice(0, 2)
-        .map(t => plain(t.textContent));
+    const titles = Array.from(document.querySelectorAll(ux + ' .wormsae-unit-plot .wormsae-title')).map(t => plain(t.textContent));
     const card = plain(document.querySelector(ux + ' .wormsae-card').innerText.trim());
     return titles.length === 2 && titles.every(t => t.startsWith(n + ':') || t.startsWith(n + ' ·')) && card.startsWith(n + ':');
 }"""
@@ -188,16 +187,18 @@ _CONSISTENT = """ux => {
         return card === '' && document.querySelector(ux + ' .wormsae-message').innerText.includes('No unit matches');
     const name = plain(sel.options[sel.selectedIndex].text).replace('★ ', '').split(':')[0]
         .replace(/ \\((unstable|stability not measured)\\)$/, '');
-    const titles = Array.from(document.querySelectorAll(ux + ' .wormsae-unit-plot .annotation-text')).slice(0, 2)
-        .map(t => plain(t.textContent));
+    const titles = Array.from(document.querySelectorAll(ux + ' .wormsae-unit-plot .wormsae-title')).map(t => plain(t.textContent));
     return card.startsWith(name + ':') && titles.length === 2 && titles.every(t => t.startsWith(name + ':') || t.startsWith(name + ' ·'));
 }"""
 
-# Timing in the page: from the `change` event of a control to the first animation frame (the frame painted next)
-# at which the figure shows what was picked: every plotly figure of the explorer has replotted since the change
-# (`plotly_afterplot`) and, for a unit, their titles name it; and to the frame at which everything else has
-# followed too (the card, and the activation image: a PNG the kernel sends after the figure). Works for the
-# figures of earlier versions too (separate PSTH and raster figures titled by `.gtitle`), for the bench's baseline.
+# Timing in the page: from the `change` event of a control to the end of the first frame painted after the figure
+# shows what was picked: every plotly figure of the explorer has replotted since the change (`plotly_afterplot`)
+# and, for a unit, their titles name it (checked at each animation frame; the time is taken by a task queued from
+# that frame's callback at the highest priority, which runs once the frame has been laid out and painted, before
+# other queued work such as the card's message); and to the end of the frame at
+# which everything else has followed too (the card, and the activation image: a PNG the kernel sends after the
+# figure). Works for the figures of earlier versions too (separate PSTH and raster figures titled by `.gtitle`),
+# for the bench's baseline.
 _WATCH = """([control, what, root]) => {
     const plain = s => s.replace(/\\u00a0/g, ' ');
     const v = window.__visit = {change: null, figure: null, all: null};
@@ -206,23 +207,26 @@ _WATCH = """([control, what, root]) => {
     const listeners = plots.map(gd => { const f = () => { if (v.change !== null) replotted.add(gd); }; gd.on('plotly_afterplot', f); return f; });
     const img = document.querySelector(root + ' img.wormsae-activation');
     const before = img ? img.getAttribute('src') : null;
-    const titled = n => {
-        const ts = plots.flatMap(p => Array.from(p.querySelectorAll('.gtitle, .annotation-text')).slice(0, 2)).map(t => plain(t.textContent));
+    const titled = n => {  // plotly titles (earlier versions) or HTML ones (.wormsae-title)
+        const ts = plots.flatMap(p => Array.from(p.querySelectorAll('.gtitle, .annotation-text')).slice(0, 2))
+            .concat(Array.from(document.querySelectorAll(root + ' .wormsae-title'))).map(t => plain(t.textContent));
         return ts.length > 0 && ts.every(t => t.startsWith(n + ':') || t.startsWith(n + ' ·'));
     };
     const figure = () => replotted.size === plots.length && (what.kind !== 'unit' || titled(what.name));
     const rest = () => what.kind !== 'unit' || (
         plain(document.querySelector(root + ' .wormsae-card').innerText.trim()).startsWith(what.name + ':') &&
         (!img || (img.getAttribute('src') !== before && img.complete && img.naturalWidth > 0)));
+    const after = f => window.scheduler && scheduler.postTask ? scheduler.postTask(f, {priority: 'user-blocking'}) : setTimeout(f, 0);
+    const painted = key => after(() => { v[key] = performance.now(); });  // once this frame is painted, before other tasks
+    let fig = false;
     const frame = () => {
-        const t = performance.now();
-        if (v.figure === null && figure()) v.figure = t;
-        if (v.figure !== null && rest()) {
-            v.all = t;
+        if (!fig && figure()) { fig = true; painted('figure'); }
+        if (fig && rest()) {
+            painted('all');
             plots.forEach((gd, i) => gd.removeListener('plotly_afterplot', listeners[i]));
             return;
         }
-        if (t - v.change < 20000) requestAnimationFrame(frame);
+        if (performance.now() - v.change < 20000) requestAnimationFrame(frame);
     };
     document.querySelector(control).addEventListener('change', () => {
         v.change = performance.now();
@@ -236,7 +240,7 @@ def _visit(page, control: str, choose, what: dict, root: str) -> dict:
     page.evaluate(_WATCH, [control, what, root])
     t0 = time.perf_counter()
     choose()
-    page.wait_for_function("() => window.__visit.all !== null", timeout=30_000, polling=10)
+    page.wait_for_function("() => window.__visit.all !== null && window.__visit.figure !== null", timeout=30_000, polling=10)
     wall = 1000 * (time.perf_counter() - t0)
     v = page.evaluate("window.__visit")
     return {"figure": v["figure"] - v["change"], "all": v["all"] - v["change"], "playwright": wall}

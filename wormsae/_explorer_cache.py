@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 
 # %% auto #0
-__all__ = ['LRU', 'enable_gc_soon', 'action', 'Prefetcher']
+__all__ = ['LRU', 'enable_gc_soon', 'action', 'soon', 'Prefetcher']
 
 # %% ../nbs/14a_explorer_cache.ipynb #202dde01
 class LRU:
@@ -69,6 +69,17 @@ def action(
             if postpone:
                 enable_gc_soon()
     return run
+
+# %% ../nbs/14a_explorer_cache.ipynb #5196d938
+def soon(
+    fn,  # called without arguments
+    delay_s: float = 0.01,  # how long after now, inside an event loop
+):
+    "Call `fn` after `delay_s` from the running event loop (letting the kernel send what is queued), at once outside one."
+    try:
+        asyncio.get_running_loop().call_later(delay_s, fn)
+    except RuntimeError:
+        fn()
 
 # %% ../nbs/14a_explorer_cache.ipynb #d3f07ea1
 class Prefetcher:

@@ -5,6 +5,7 @@
 # %% ../nbs/14b_interactive.ipynb #38892e51
 from __future__ import annotations
 
+import functools
 import html
 
 import ipywidgets as W
@@ -32,10 +33,11 @@ def _rgba(hex_color: str, alpha: float) -> str:
     r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
-# %% ../nbs/14b_interactive.ipynb #b32ee9a9
+# %% ../nbs/14b_interactive.ipynb #f0976c4f
 _LOOK = dict(template="none", paper_bgcolor="white", plot_bgcolor="white", font=dict(size=11), hovermode="closest",
              hoverlabel=dict(align="left"))  # what plotly_white gives, without a template merged at every replot
 _AXIS = dict(gridcolor="#ebebeb", zeroline=False, showline=False, ticklabeloverflow="allow")  # no tick label measured
+_CONTAIN = W.HTML("<style>.wormsae-unit-plot, .wormsae-window-plot {contain: content}</style>")  # laid out apart
 
 # %% ../nbs/14b_interactive.ipynb #fc2e5f29
 def _figure(
@@ -93,7 +95,13 @@ def _bar_place(fig: go.FigureWidget, yaxis: str = "yaxis") -> tuple[int, int]:
     lo, hi = lay[yaxis].domain or (0, 1)
     return int(round(lay.margin.t + (1 - hi) * inner)), int(round((hi - lo) * inner))
 
-# %% ../nbs/14b_interactive.ipynb #8a85a5fd
+# %% ../nbs/14b_interactive.ipynb #0cfa2068
+@functools.lru_cache(maxsize=None)
+def _gradient_stops(colorscale: str) -> str:
+    "A plotly colour scale as CSS gradient stops (looked up once: plotly's lookup inspects its colour modules)."
+    return ", ".join(f"{c} {100 * f:.1f}%" for f, c in get_colorscale(colorscale))
+
+# %% ../nbs/14b_interactive.ipynb #64ebc787
 def _colorbar_html(
     colorscale: str,  # a plotly colour scale ('Viridis', 'RdBu_r', ...)
     lo: float,  # the value of its first colour (bottom)
@@ -103,7 +111,7 @@ def _colorbar_html(
 ) -> str:
     "A vertical colour bar as HTML: a CSS gradient from `lo` (bottom) to `hi` (top), labelled at both ends and the middle."
     top, height = place
-    stops = ", ".join(f"{c} {100 * f:.1f}%" for f, c in get_colorscale(colorscale))
+    stops = _gradient_stops(colorscale)
     label = lambda y, v: f"<span style='position:absolute;left:14px;top:{y - 7}px'>{v:.3g}</span>"
     return (f"<div style='position:relative;width:58px;height:{top + height + 8}px;font-size:10px;color:#444'>"
             f"<span style='position:absolute;left:0;top:{max(0, top - 20)}px'>{html.escape(title)}</span>"
@@ -121,7 +129,7 @@ def _legend_html(
              f"font-weight:bold'>━━</span> {html.escape(s)}</span>" for s in stimuli]
     return f"<div style='font-size:11px;padding-left:60px'>{''.join(items)}</div>"
 
-# %% ../nbs/14b_interactive.ipynb #69a58af8
+# %% ../nbs/14b_interactive.ipynb #ae1c6533
 class PsthPlot:
     "A unit's PSTH, redrawn in place: mean +/- s.e.m. per stimulus; hover says stimulus, time, value. Its own figure, or one subplot of `figure`."
 
@@ -133,6 +141,7 @@ class PsthPlot:
         figure: go.FigureWidget | None = None,  # draw into this figure (from `_figure`) instead of a new one
         subplot: tuple = (1, 1),  # (row, col) of `figure` to draw in
         legend: str = "plotly",  # 'plotly': in the figure; 'html': as `self.legend`, an HTML widget to show beside it
+        title: str = "plotly",  # 'plotly': above the subplot; 'html': only in `title`, for the owner to show
     ):
         if legend not in ("plotly", "html"):
             raise ValueError(f"legend must be 'plotly' or 'html', got {legend!r}")
@@ -156,17 +165,12 @@ class PsthPlot:
         fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0), showlegend=legend == "plotly",
                           hovermode="x")  # every stimulus at the time hovered
         self.legend = W.HTML(_legend_html(interp, self.stimuli)) if legend == "html" else None
-        self._title = _panel_title(fig, row, col)
+        self._title, self.title = (_panel_title(fig, row, col) if title == "plotly" else None), ""
 
     @property
     def lines(self) -> list:
         "The mean lines, one per stimulus (each drawn over its s.e.m. band)."
         return [self.figure.data[i + 1] for i in self._bands]
-
-    @property
-    def title(self) -> str:
-        "The title shown: the unit's name first."
-        return self.figure.layout.annotations[self._title].text
 
     def show(
         self,
@@ -179,7 +183,9 @@ class PsthPlot:
                 m, e = p.mean[i], np.nan_to_num(p.sem[i])
                 fig.data[band].y = _f32(np.r_[m + e, (m - e)[::-1]])
                 fig.data[band + 1].update(y=_f32(m), customdata=_f32(e))
-            fig.layout.annotations[self._title].text = f"{html.escape(p.unit_name)}: activation, mean ± s.e.m. over presentations"
+            self.title = f"{html.escape(p.unit_name)}: activation, mean ± s.e.m. over presentations"
+            if self._title is not None:
+                fig.layout.annotations[self._title].text = self.title
         return fig
 
 # %% ../nbs/14b_interactive.ipynb #0f5e42f8
@@ -194,7 +200,7 @@ def _color_range(Z) -> tuple[float, float]:
         return -v, v
     return float(lo), float(max(hi, lo + 1e-9))
 
-# %% ../nbs/14b_interactive.ipynb #7fd6f4b6
+# %% ../nbs/14b_interactive.ipynb #15262553
 class RasterPlot:
     "Every presentation of one stimulus to one unit, one row each, as a heatmap; hover says animal, repeat, time, value. Its own figure, or one subplot of `figure`."
 
@@ -206,6 +212,7 @@ class RasterPlot:
         figure: go.FigureWidget | None = None,  # draw into this figure (from `_figure`) instead of a new one
         subplot: tuple = (1, 1),  # (row, col) of `figure` to draw in
         colorbar: str = "plotly",  # 'plotly': in the figure; 'html': as `self.colorbar`, an HTML widget to show beside it
+        title: str = "plotly",  # 'plotly': above the subplot; 'html': only in `title`, for the owner to show
     ):
         if colorbar not in ("plotly", "html"):
             raise ValueError(f"colorbar must be 'plotly' or 'html', got {colorbar!r}")
@@ -220,17 +227,12 @@ class RasterPlot:
         self.heatmap = fig.data[-1]
         fig.add_vline(x=0, line=dict(color="white", width=1, dash="dot"), row=row, col=col)
         xaxis, yaxis, *_ = _axes(fig, row, col)
-        xaxis.update(ticksuffix=" s")
-        yaxis.update(autorange="reversed", type="category")
-        self._title = _panel_title(fig, row, col)
+        xaxis.update(ticksuffix=" s", showgrid=False)  # a grid under a heatmap is never seen
+        yaxis.update(autorange="reversed", type="category", showgrid=False)
+        self._title, self.title = (_panel_title(fig, row, col) if title == "plotly" else None), ""
         self.colorbar = W.HTML() if colorbar == "html" else None
         self._bar, self._later = _bar_place(fig, yaxis.plotly_name), False  # `_later`: the owner sets the bar itself
         self.rows = pd.DataFrame(columns=["animal", "repeat", "onset_frame"])
-
-    @property
-    def title(self) -> str:
-        "The title shown: unit, stimulus and how many presentations."
-        return self.figure.layout.annotations[self._title].text
 
     def show(
         self,
@@ -244,14 +246,15 @@ class RasterPlot:
         scale = "RdBu_r" if lo < 0 else "Viridis"
         with self.figure.batch_update():
             self.heatmap.update(z=_significant(Z), y=labels, zmin=lo, zmax=hi, colorscale=scale)
-            self.figure.layout.annotations[self._title].text = (
-                f"{html.escape(self.interp.unit_name(unit))} · {html.escape(stimulus)}: {len(labels)} presentations")
+            self.title = f"{html.escape(self.interp.unit_name(unit))} · {html.escape(stimulus)}: {len(labels)} presentations"
+            if self._title is not None:
+                self.figure.layout.annotations[self._title].text = self.title
         self.colorbar_html = _colorbar_html(scale, lo, hi, self._bar, "act.")
         if self.colorbar is not None and not self._later:
             self.colorbar.value = self.colorbar_html
         return self.figure
 
-# %% ../nbs/14b_interactive.ipynb #099fc434
+# %% ../nbs/14b_interactive.ipynb #d138059e
 class UnitPlot:
     "A unit's PSTH and, beside it, the raster of one stimulus, in one FigureWidget redrawn in one message; legend and colour bar in HTML (`widget` holds all)."
 
@@ -264,14 +267,19 @@ class UnitPlot:
         self.interp, raster = interp, interp.has_activity
         self.figure = fig = _figure(width, height, cols=1 + raster, column_widths=[0.53, 0.47] if raster else None,
                                     horizontal_spacing=0.14)
-        fig.update_layout(margin=dict(b=30))
-        self.psth = PsthPlot(interp, figure=fig, subplot=(1, 1), legend="html")
-        self.raster = RasterPlot(interp, figure=fig, subplot=(1, 2), colorbar="html") if raster else None
+        fig.update_layout(margin=dict(t=24, b=30))  # the titles are HTML above it
+        self.psth = PsthPlot(interp, figure=fig, subplot=(1, 1), legend="html", title="html")
+        self.raster = RasterPlot(interp, figure=fig, subplot=(1, 2), colorbar="html", title="html") if raster else None
         bar = []
         if self.raster is not None:
             self.raster._later = True  # the colour bar after the figure's message, not before
             bar = [self.raster.colorbar]
-        self.widget = W.VBox([W.HBox([fig] + bar), self.psth.legend])
+        self.titles = W.HTML()
+        self.titles.add_class("wormsae-titles")
+        self._left = [int(fig.layout.margin.l + d * (width - fig.layout.margin.l - fig.layout.margin.r))
+                      for d in (fig.layout.xaxis.domain[0], (fig.layout.xaxis2.domain or [0])[0] if raster else None)
+                      if d is not None]  # where each subplot starts, in pixels
+        self.widget = W.VBox([self.titles, W.HBox([fig] + bar), self.psth.legend])
 
     def show(
         self,
@@ -283,15 +291,20 @@ class UnitPlot:
             self.psth.show(unit)
             if self.raster is not None:
                 self.raster.show(unit, stimulus or self.interp.stimuli[0])
+        titles = [self.psth.title] + ([self.raster.title] if self.raster is not None else [])
+        spans = "".join(f"<span class='wormsae-title' style='position:absolute;left:{x}px;top:4px'>{t}</span>"
+                        for x, t in zip(self._left, titles))  # already escaped
+        self.titles.value = f"<div style='position:relative;height:24px;font-size:13px;color:#2a3f5f'>{spans}</div>"
         if self.raster is not None:
             self.raster.colorbar.value = self.raster.colorbar_html
         return self.figure
 
-# %% ../nbs/14b_interactive.ipynb #664e37c6
+# %% ../nbs/14b_interactive.ipynb #4da3ccf2
 class InteractiveUnitExplorer(UnitExplorer):
     "`UnitExplorer` with an interactive PSTH (hover, zoom, pan) and a raster of every presentation of one stimulus beside it, in one figure."
 
     _unit_parts = ("psth", "card", "activation")  # the figure first: the browser replots while the kernel goes on
+    _later_parts = ("card", "activation")  # after the kernel has sent the figure (`soon`)
 
     def _build_controls(self):
         "`UnitExplorer`'s controls, the figure and the raster's stimulus."
@@ -305,7 +318,7 @@ class InteractiveUnitExplorer(UnitExplorer):
     def _lay_out(self):
         "Filters, unit and animal, messages, card, the raster's stimulus and the figure, weights, activation."
         super()._lay_out()
-        plot = W.Box([self.unit_plot.widget])
+        plot = W.Box([_CONTAIN, self.unit_plot.widget])
         self._tag({"unit-plot": plot, "raster-stimulus": self.raster_stimulus})
         filters, choice, message, card, _, activation = self.widget.children
         self.raster_stimulus.layout.display = None if self.unit_plot.raster is not None else "none"
@@ -356,18 +369,19 @@ class InteractiveUnitExplorer(UnitExplorer):
         "Only the neighbours' activation PNGs: the PSTH is no longer an image."
         return [job for job in super()._neighbour_jobs(u) if job[0][0] != "psth"]
 
-# %% ../nbs/14b_interactive.ipynb #c26f3485
+# %% ../nbs/14b_interactive.ipynb #ce42dff8
 def _window_figure(width: int = 900, height: int = 640) -> go.FigureWidget:
     "A FigureWidget with a neuron heatmap above a unit heatmap, sharing the time axis."
     fig = _figure(width, height, rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                   subplot_titles=("neurons (z-score)", "units (s.d. in this recording)"))
-    fig.add_heatmap(z=[[0.0]], colorscale="Viridis", zmin=-1.5, zmax=3.0, showscale=False,  # colour bars: HTML beside
+    fig.add_heatmap(z=[[0.0]], showscale=False,  # colour bars: HTML beside; colour scale and range: set at each redraw
                     hovertemplate="neuron %{y}<br>%{x:+.1f} s from onset<br>z %{z:.2f}<extra></extra>", row=1, col=1)
     fig.add_heatmap(z=[[0.0]], customdata=[[0.0]], showscale=False,
                     hovertemplate="%{y}<br>%{x:+.1f} s from onset<br>activation %{customdata:.3g} "
                                   "(%{z:.2f} s.d.)<br><i>click to open this unit</i><extra></extra>", row=2, col=1)
     fig.update_layout(margin=dict(l=90, r=10, t=40, b=40))
-    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    fig.update_xaxes(showgrid=False)  # a grid under a heatmap is never seen
     fig.update_xaxes(ticksuffix=" s", row=2, col=1)  # no axis title: plotly measures every tick label to place one
     return fig
 
@@ -378,7 +392,7 @@ def _presentation_shapes(w, colors: dict) -> list:
                  fillcolor=_rgba(colors.get(p.label, "#888888"), 0.12), layer="above")
             for p in w.presentations.itertuples()]
 
-# %% ../nbs/14b_interactive.ipynb #c4863d29
+# %% ../nbs/14b_interactive.ipynb #6cb338bd
 class InteractiveWindowExplorer(WindowExplorer):
     "`WindowExplorer` with hoverable neuron and unit heatmaps; a click on a unit row opens that unit."
 
@@ -406,7 +420,7 @@ class InteractiveWindowExplorer(WindowExplorer):
     def _lay_out(self):
         "The choice of window, messages, caption and the figure (no trace neurons: the heatmaps only)."
         super()._lay_out()
-        self.plot_box = W.HBox([self.plot, self.colorbars])  # a FigureWidget's `layout` is plotly's: hide the box around it
+        self.plot_box = W.HBox([_CONTAIN, self.plot, self.colorbars])  # a FigureWidget's `layout` is plotly's: hide the box
         self._tag({"window-plot": self.plot_box})
         controls, message, caption, _ = self.widget.children
         controls.children = controls.children[:1]
@@ -435,7 +449,8 @@ class InteractiveWindowExplorer(WindowExplorer):
         lo, hi = _color_range(A)
         self._row_units = dict(zip(w.unit_names, w.units))
         with self.plot.batch_update():
-            self.plot.data[0].update(z=_significant(w.neuron_z), x=_f32(w.times), y=list(w.neurons))
+            self.plot.data[0].update(z=_significant(w.neuron_z), x=_f32(w.times), y=list(w.neurons), zmin=-1.5, zmax=3.0,
+                                     colorscale="Viridis")  # again each time: the widget drops what the browser echoes
             self.plot.data[1].update(z=_significant(A), customdata=_significant(w.unit_acts), x=_f32(w.times),
                                      y=list(w.unit_names), zmin=lo, zmax=hi, colorscale="RdBu_r" if lo < 0 else "Magma")
             self.plot.layout.shapes = _presentation_shapes(w, self._colors)

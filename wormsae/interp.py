@@ -990,7 +990,28 @@ def _slope(sums) -> np.ndarray:
         r = np.where(cxx * caa > 0, cxa / np.sqrt(np.maximum(cxx * caa, 0)), 0.0)
     return r * np.sqrt(np.maximum(caa, 0) / n) / max(np.sqrt(max(cxx, 0) / n), 1e-12)
 
-# %% ../nbs/11_interp.ipynb #291bd8f4
+# %% ../nbs/11_interp.ipynb #a48c41c8
+def _cached(
+    obj,  # the object that keeps the value
+    name: str,  # an attribute name, outside the object's fields
+    sources: tuple,  # the objects the value is made from (compared by identity)
+    make,  # called without arguments to make the value
+):
+    "`make()`, kept on `obj` as long as `sources` are the same objects."
+    kept = obj.__dict__.get(name)
+    if kept is None or len(kept[0]) != len(sources) or any(a is not b for a, b in zip(kept[0], sources)):
+        kept = obj.__dict__[name] = (sources, make())
+    return kept[1]
+
+# %% ../nbs/11_interp.ipynb #b80d4774
+def _significant_by_unit(sel: pd.DataFrame) -> dict:
+    "unit -> stimulus -> [(window, d), ...] of the significant tests, in table order."
+    out = {}
+    for r in sel[sel.significant.eq(True)].itertuples():
+        out.setdefault(int(r.unit), {}).setdefault(r.stimulus, []).append((r.window, r.d))
+    return out
+
+# %% ../nbs/11_interp.ipynb #a57b2334
 @dataclass
 class Interpretation:
     "Everything `interpret` found, as DataFrames, plus what is needed to plot and explore it."
@@ -1148,11 +1169,8 @@ class Interpretation:
         unit,  # number or name (e.g. 17, 'unit 17', 'AVAL', 'PC3')
     ) -> dict:
         "A unit's significant tests: stimulus -> [(window, d), ...]."
-        sel = self.selectivity
-        out = {}
-        for r in sel[(sel.unit == self.unit_index(unit)) & sel.significant].itertuples():
-            out.setdefault(r.stimulus, []).append((r.window, r.d))
-        return out
+        by_unit = _cached(self, "_significant_by_unit", (self.selectivity,), lambda: _significant_by_unit(self.selectivity))
+        return {s: list(tests) for s, tests in by_unit.get(self.unit_index(unit), {}).items()}
 
     def unit_psth(
         self,
@@ -1256,6 +1274,17 @@ class Interpretation:
         "The repeats of `stimulus` presented in one recording (empty if none)."
         s = self.recording(recording).schedule
         return sorted(int(x) for x in s.repeat[s.label == stimulus]) if len(s) else []
+
+    def _recording_arrays(
+        self,
+        r: int,  # a recording's position
+    ) -> tuple:
+        "The model's standardised inputs of recording `r` (Z, mask) and each unit's s.d. there, computed once: every window of a recording reads them."
+        cache = _cached(self, "_by_recording", (self.model, self.collection, self.activations), dict)
+        if r not in cache:
+            Z, M, _ = prepare_inputs(self.model, self.collection[r])
+            cache[r] = (Z, M, self.activations[r].std(0))
+        return cache[r]
 
     def window(
         self,
@@ -1388,7 +1417,7 @@ def _top_changes(change, eligible, n: int) -> np.ndarray:
     pick = cand[np.argsort(-np.abs(change[cand]), kind="stable")[:n]]
     return pick[np.argsort(-change[pick], kind="stable")]
 
-# %% ../nbs/11_interp.ipynb #da6d69ce
+# %% ../nbs/11_interp.ipynb #39cbfcd1
 def stimulus_window(
     interp,  # an `Interpretation` with its recordings and activations
     recording,  # position or key
@@ -1412,15 +1441,14 @@ def stimulus_window(
     windows = interp.window_spans()
     spans = {k: v for k, v in windows.items() if k != "baseline"}
     base, resp = windows["baseline"], (0.0, max(e for _, e in spans.values()))
-    Z, M, _ = prepare_inputs(model, rec)
+    Z, M, scale = interp._recording_arrays(r)
     Zw = np.where(M[frames], Z[frames], np.nan).astype(np.float64)
     if neurons is None:
         change = _change(Zw, times, base, resp)
         pick = _top_changes(change, M.any(0) & np.isfinite(change), max_neurons)
     else:
         pick = np.array(positions(model.neurons, list(neurons), "neurons", "the model"), int)
-    A = interp.activations[r]
-    scale, Aw = A.std(0), A[frames]
+    Aw = interp.activations[r][frames]
     uchange = _change(Aw, times, base, resp) / np.maximum(scale, 1e-9)
     if units is None:
         upick = _top_changes(np.nan_to_num(uchange), np.ones(len(uchange), bool), max_units)
