@@ -2,11 +2,11 @@
 chromium, as in tests/test_explorers_browser.py, whose harness this reuses.
 
 Timed in the page, from the `change` event of the control (the unit list; the stimulus or repeat of the window)
-to the first animation frame at which every plotly figure of the explorer has replotted since and, for a unit,
-names it in its titles ("figure"); and to the frame at which the rest has followed too ("all": the card, and for
-explorers that draw the activation as a PNG, that image). "playwright" is the same visit as the test driver sees
-it, with its own round trips. Six units far apart in the list (never the neighbour of one already shown, which an
-explorer may render ahead) and four windows never shown before, each a second after the last action (the kernel
+to the end of the first frame painted once every plotly figure of the explorer has replotted since and, for a
+unit, the titles name it ("figure"); and to the end of the frame at which the rest has followed too ("all": the
+card, and the activation image, a PNG the kernel renders after the figure). "playwright" is the same visit as the
+test driver sees it, with its own round trips (what this bench printed before issue 17's speed work). Eight units far apart in the list (never the neighbour of one already shown, which an
+explorer may render ahead) and six windows never shown before, each a second after the last action (the kernel
 idle by then). Medians are printed, with the machine's load.
 
 With `--baseline [COMMIT]` (default: the commit before issue 17's speed work), a second page holds the explorers

@@ -281,7 +281,7 @@ def _window_visit(page, k: int, seen: set, scope: str = "", pause_ms: int = 1000
     return None
 
 
-def time_visits(page, n_units: int = 6, n_windows: int = 4, scopes=("",)) -> dict:
+def time_visits(page, n_units: int = 8, n_windows: int = 6, scopes=("",)) -> dict:
     "First visits of units and windows in each explorer pair (`scopes`: CSS prefixes), taking turns: {scope: (units, windows)}."
     picks = {sc: _unit_picks(page, n_units, sc) for sc in scopes}
     out = {sc: ([], []) for sc in scopes}
