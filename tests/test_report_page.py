@@ -5,10 +5,13 @@ test-artifacts/report/ at the repo root. The browser test skips when /usr/bin/ch
 """
 import html
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from test_browser import chromium_page  # noqa: E402
 from wormsae.cli import _write_training
 from wormsae.data import Collection
 from wormsae.dictionary import NeuronBasis
@@ -21,9 +24,6 @@ from wormsae.virtual import virtual_worm
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "report"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EVIL = "<script>alert('x')</script> a long hostile label that makes the tests table wide"
 
 
@@ -73,66 +73,50 @@ def test_a_library_report_says_how_to_get_what_it_lacks(pages):
 
 
 def test_no_horizontal_scroll_at_1366_px(pages):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} absent (CI installs Debian's chromium with apt)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            for name, path in pages.items():
-                page.goto(path.as_uri())
-                widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
-                    view: document.documentElement.clientWidth,
-                    tests: document.querySelector('#tests table')?.scrollWidth ?? 0,
-                    box: document.querySelector('#tests .wide')?.clientWidth ?? 0})""")
-                page.screenshot(path=str(ARTIFACTS / f"{name}-top.png"))
-                page.locator("#model").screenshot(path=str(ARTIFACTS / f"{name}-model.png"))
-                page.locator("#psth").screenshot(path=str(ARTIFACTS / f"{name}-psth.png"))
-                page.locator("#tests").scroll_into_view_if_needed()
-                page.screenshot(path=str(ARTIFACTS / f"{name}-tests.png"))
-                page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-                assert widths["page"] <= widths["view"], (name, widths)
-                assert widths["box"] <= 1180, (name, widths)  # the tests table scrolls inside its column
-                if name == "planted":
-                    assert widths["tests"] > widths["box"] > 0, widths  # the table is wider than its box: the premise
-        finally:
-            browser.close()
+    with chromium_page(1366, 900) as page:
+        for name, path in pages.items():
+            page.goto(path.as_uri())
+            widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                view: document.documentElement.clientWidth,
+                tests: document.querySelector('#tests table')?.scrollWidth ?? 0,
+                box: document.querySelector('#tests .wide')?.clientWidth ?? 0})""")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-top.png"))
+            page.locator("#model").screenshot(path=str(ARTIFACTS / f"{name}-model.png"))
+            page.locator("#psth").screenshot(path=str(ARTIFACTS / f"{name}-psth.png"))
+            page.locator("#tests").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"{name}-tests.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
+            assert widths["page"] <= widths["view"], (name, widths)
+            assert widths["box"] <= 1180, (name, widths)  # the tests table scrolls inside its column
+            if name == "planted":
+                assert widths["tests"] > widths["box"] > 0, widths  # the table is wider than its box: the premise
 
 
 def test_unit_index_sorts_filters_and_links(pages):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} absent (CI installs Debian's chromium with apt)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     rows_js = "() => Array.from(document.querySelectorAll('#unit-index tbody tr')).map(r => [r.hidden, r.textContent])"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(pages["sae"].as_uri())
-            links = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index a')).map(a => "
-                                  "[a.getAttribute('href'), !!document.getElementById(a.getAttribute('href').slice(1))])")
-            assert links and all(found for _, found in links)  # every stable unit's link reaches its section
-            page.type("#unit-filter", "unit 1")  # key by key: the filter acts as you type
-            rows = page.evaluate(rows_js)
-            shown = [text for hidden, text in rows if not hidden]
-            assert shown and all("unit 1" in t.lower() for t in shown)
-            assert all("unit 1" not in t.lower() for hidden, t in rows if hidden)
-            page.locator("#index").screenshot(path=str(ARTIFACTS / "sae-index-filtered.png"))
-            page.fill("#unit-filter", "")
-            page.evaluate("() => document.getElementById('unit-filter').dispatchEvent(new Event('input'))")
-            assert not any(hidden for hidden, _ in page.evaluate(rows_js))
-            col = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index th')).findIndex(th => "
-                                "th.textContent === 'best d')")
-            values_js = f"() => Array.from(document.querySelectorAll('#unit-index tbody tr')).map(r => " \
-                        f"parseFloat(r.cells[{col}].dataset.v))"
-            page.locator("#unit-index th", has_text="best d").click()
-            up = [v for v in page.evaluate(values_js) if v == v]
-            page.locator("#unit-index th", has_text="best d").click()
-            down = [v for v in page.evaluate(values_js) if v == v]
-            assert up == sorted(up) and down == sorted(down, reverse=True) and len(up) > 1
-            page.locator("section.unit").first.screenshot(path=str(ARTIFACTS / "sae-unit.png"))
-        finally:
-            browser.close()
+    with chromium_page(1366, 900) as page:
+        page.goto(pages["sae"].as_uri())
+        links = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index a')).map(a => "
+                              "[a.getAttribute('href'), !!document.getElementById(a.getAttribute('href').slice(1))])")
+        assert links and all(found for _, found in links)  # every stable unit's link reaches its section
+        page.type("#unit-filter", "unit 1")  # key by key: the filter acts as you type
+        rows = page.evaluate(rows_js)
+        shown = [text for hidden, text in rows if not hidden]
+        assert shown and all("unit 1" in t.lower() for t in shown)
+        assert all("unit 1" not in t.lower() for hidden, t in rows if hidden)
+        page.locator("#index").screenshot(path=str(ARTIFACTS / "sae-index-filtered.png"))
+        page.fill("#unit-filter", "")
+        page.evaluate("() => document.getElementById('unit-filter').dispatchEvent(new Event('input'))")
+        assert not any(hidden for hidden, _ in page.evaluate(rows_js))
+        col = page.evaluate("() => Array.from(document.querySelectorAll('#unit-index th')).findIndex(th => "
+                            "th.textContent === 'best d')")
+        values_js = f"() => Array.from(document.querySelectorAll('#unit-index tbody tr')).map(r => " \
+                    f"parseFloat(r.cells[{col}].dataset.v))"
+        page.locator("#unit-index th", has_text="best d").click()
+        up = [v for v in page.evaluate(values_js) if v == v]
+        page.locator("#unit-index th", has_text="best d").click()
+        down = [v for v in page.evaluate(values_js) if v == v]
+        assert up == sorted(up) and down == sorted(down, reverse=True) and len(up) > 1
+        page.locator("section.unit").first.screenshot(path=str(ARTIFACTS / "sae-unit.png"))

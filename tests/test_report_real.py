@@ -7,19 +7,19 @@ True or False; every figure embedded with at least twice the pixels it is shown 
 test-artifacts/report/ (real-full.png, demo-full.png).
 """
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy.stats import binom
 
+sys.path.insert(0, str(Path(__file__).parent))
+from test_browser import chromium_page  # noqa: E402
 from wormsae.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "report"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +74,6 @@ def test_reports_speak_in_words_and_commands(pages, name):
     assert "q=nan" not in text
 
 
-def _browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} absent (CI installs Debian's chromium with apt)")
-    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
 
 _INDEX_JS = """() => {
   const heads = Array.from(document.querySelectorAll('#unit-index th')).map(th => th.textContent);
@@ -92,40 +87,34 @@ _INDEX_JS = """() => {
 
 
 def test_reports_in_chromium(pages):
-    sync_api = _browser()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            for name, path in pages.items():
-                page.goto(path.as_uri())
-                page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
-                page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-                width = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
-                assert width[0] <= width[1], (name, width)
-                rows = page.evaluate(_INDEX_JS)
-                stable = [r for r in rows if r["stable"] in ("yes", "not measured")]
-                assert rows and all(r["href"] and r["target"] for r in stable), name
-                assert not any(r["href"] for r in rows if r["stable"] == "no"), name  # no link to a section not there
-                if not stable:
-                    assert "No unit is stable across seeds" in page.inner_text("#units")
-                for r in stable[:3]:  # a click lands on the section
-                    page.click(f'#unit-index a[href="{r["href"]}"]')
-                    top = page.evaluate(f"() => document.getElementById('{r['href'][1:]}').getBoundingClientRect().top")
-                    assert abs(top) < 2, (name, r, top)
-                model, baselines = page.inner_text("#model"), page.inner_text("#baselines")
-                assert "held-out: FVU (fraction of variance unexplained)" in model and "training: FVU" in model
-                assert "PCA (" in baselines  # the PCA baseline at equal L0, on the held-out animals
-                neurons = baselines if name == "real" else page.inner_text("#comparison")  # the demo has no behaviour
-                assert re.search(r"\bneurons\b", neurons), name
-                images = page.evaluate("() => Array.from(document.images).map(i => [i.alt, i.naturalWidth, "
-                                       "i.getBoundingClientRect().width, i.src.slice(0, 22)])")
-                assert images, name
-                for alt, natural, shown, src in images:
-                    assert src.startswith("data:image/svg") or natural >= 2 * shown - 1, (name, alt, natural, shown)
-                if name == "real":
-                    page.locator("#cards .card").first.screenshot(path=str(ARTIFACTS / "real-card.png"))
-                    page.locator("#psth").screenshot(path=str(ARTIFACTS / "real-psth.png"))
-        finally:
-            browser.close()
+    with chromium_page(1366, 900) as page:
+        for name, path in pages.items():
+            page.goto(path.as_uri())
+            page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
+            width = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], (name, width)
+            rows = page.evaluate(_INDEX_JS)
+            stable = [r for r in rows if r["stable"] in ("yes", "not measured")]
+            assert rows and all(r["href"] and r["target"] for r in stable), name
+            assert not any(r["href"] for r in rows if r["stable"] == "no"), name  # no link to a section not there
+            if not stable:
+                assert "No unit is stable across seeds" in page.inner_text("#units")
+            for r in stable[:3]:  # a click lands on the section
+                page.click(f'#unit-index a[href="{r["href"]}"]')
+                top = page.evaluate(f"() => document.getElementById('{r['href'][1:]}').getBoundingClientRect().top")
+                assert abs(top) < 2, (name, r, top)
+            model, baselines = page.inner_text("#model"), page.inner_text("#baselines")
+            assert "held-out: FVU (fraction of variance unexplained)" in model and "training: FVU" in model
+            assert "PCA (" in baselines  # the PCA baseline at equal L0, on the held-out animals
+            neurons = baselines if name == "real" else page.inner_text("#comparison")  # the demo has no behaviour
+            assert re.search(r"\bneurons\b", neurons), name
+            images = page.evaluate("() => Array.from(document.images).map(i => [i.alt, i.naturalWidth, "
+                                   "i.getBoundingClientRect().width, i.src.slice(0, 22)])")
+            assert images, name
+            for alt, natural, shown, src in images:
+                assert src.startswith("data:image/svg") or natural >= 2 * shown - 1, (name, alt, natural, shown)
+            if name == "real":
+                page.locator("#cards .card").first.screenshot(path=str(ARTIFACTS / "real-card.png"))
+                page.locator("#psth").screenshot(path=str(ARTIFACTS / "real-psth.png"))
